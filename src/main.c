@@ -1,0 +1,90 @@
+/* fingerprint: record what a program depends on when it runs. */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "manifest.h"
+#include "manifest_json.h"
+#include "tracer.h"
+#include "util.h"
+
+static struct json_out out = { .fd = -1 };
+
+/* Whatever way fingerprint exits, no temporary file is left behind. */
+static void discard_output(void)
+{
+	json_out_discard(&out);
+}
+
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli_opts cli;
+	struct tracer_opts topts;
+	struct trace_result res;
+	struct run_info run = { 0 };
+	struct timespec t0;
+	char cwd[PATH_MAX];
+
+	cli_parse(argc, argv, &cli);
+	if (!getcwd(cwd, sizeof(cwd)))
+		die_errno(EXIT_INTERNAL, "cannot read the current directory");
+
+	/* Fail on an unusable output before the command starts. */
+	int r = json_out_open(&out, cli.output);
+	if (r < 0) {
+		errno = -r;
+		die_errno(EXIT_USAGE, "cannot write the manifest to '%s'", cli.output);
+	}
+	atexit(discard_output);
+
+	struct manifest *m = manifest_new();
+	m->keep_secrets = cli.keep_secrets;
+	topts.seccomp = cli.seccomp;
+	topts.argv = cli.command;
+
+	clock_gettime(CLOCK_REALTIME, &run.start);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	tracer_run(&topts, m, &res);
+	run.duration_s = seconds_since(&t0);
+
+	if (res.start == START_NOT_FOUND)
+		die(EXIT_NOT_FOUND, "%s: command not found", cli.command[0]);
+	if (res.start == START_CANNOT_EXEC) {
+		errno = res.start_errno;
+		die_errno(EXIT_CANNOT_EXEC, "%s: cannot execute", cli.command[0]);
+	}
+
+	run.command = cli.command;
+	run.cwd = cwd;
+	run.exit = res.exit;
+	run.complete = res.complete;
+	run.seccomp = cli.seccomp;
+	manifest_finalize(m);
+	r = manifest_json_write(&out, m, &run);
+	if (r < 0) {
+		errno = -r;
+		die_errno(EXIT_INTERNAL, "cannot write the manifest to '%s'", cli.output);
+	}
+	info("manifest written to %s", cli.output);
+	manifest_free(m);
+
+	if (res.interrupted_by)
+		return 128 + res.interrupted_by;
+	if (res.exit.signal)
+		return 128 + res.exit.signal;
+	return res.exit.exited ? res.exit.status : EXIT_INTERNAL;
+}

@@ -1,0 +1,355 @@
+#include "config.h"
+#include "manifest.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+struct manifest *manifest_new(void)
+{
+	return xcalloc(1, sizeof(struct manifest));
+}
+
+static void strset_free(struct strset *s)
+{
+	free(s->v);
+}
+
+static void strset_add(struct strset *s, const char *interned)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i] == interned)
+			return;
+	xgrow(&s->v, &s->cap, s->n + 1, sizeof(*s->v));
+	s->v[s->n++] = interned;
+}
+
+const char *manifest_intern(struct manifest *m, const char *s)
+{
+	size_t len = strlen(s);
+	const char **key = NULL;
+	void **slot = map_slot(&m->strings, s, len, &key);
+	if (*slot == NULL) {
+		char *copy = xstrndup(s, len);
+		*key = copy;
+		*slot = copy;
+	}
+	return *slot;
+}
+
+/* Returns the entry for `path` in `set`, creating it with `size` zeroed bytes when new. */
+static void *entry_for(struct manifest *m, struct map *set, const char *path, size_t size, bool *created)
+{
+	void *e = strmap_get(set, path);
+	if (created)
+		*created = e == NULL;
+	if (e)
+		return e;
+	const char *ipath = manifest_intern(m, path);
+	e = xcalloc(1, size);
+	*(const char **)e = ipath; /* every mf_* entry starts with its path */
+	*map_slot(set, ipath, strlen(ipath), NULL) = e;
+	return e;
+}
+
+struct mf_binary *manifest_add_binary(struct manifest *m, const char *path)
+{
+	struct mf_binary *b = entry_for(m, &m->binaries, path, sizeof(*b), NULL);
+	b->exec_count++;
+	return b;
+}
+
+void manifest_add_library(struct manifest *m, const char *path, const char *binary)
+{
+	struct mf_library *l = entry_for(m, &m->libraries, path, sizeof(*l), NULL);
+	if (binary)
+		strset_add(&l->loaded_by, binary);
+}
+
+void manifest_add_file(struct manifest *m, const char *path, unsigned access, const char *binary)
+{
+	struct mf_file *f = entry_for(m, &m->files, path, sizeof(*f), NULL);
+	f->access |= access;
+	if (binary)
+		strset_add(&f->opened_by, binary);
+}
+
+void manifest_add_missing(struct manifest *m, const char *path, const char *binary)
+{
+	struct mf_missing *p = entry_for(m, &m->missing, path, sizeof(*p), NULL);
+	if (binary)
+		strset_add(&p->probed_by, binary);
+}
+
+bool manifest_env_is_secret(const char *entry)
+{
+	static const char *const words[] = {
+		"TOKEN", "SECRET", "PASSWORD", "PASSWD", "APIKEY", "API_KEY", "PRIVATE_KEY", "CREDENTIAL",
+	};
+	const char *eq = strchr(entry, '=');
+	size_t n = eq ? (size_t)(eq - entry) : strlen(entry);
+	char name[256];
+	if (n >= sizeof(name))
+		n = sizeof(name) - 1;
+	for (size_t i = 0; i < n; i++)
+		name[i] = (char)toupper((unsigned char)entry[i]);
+	name[n] = '\0';
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strstr(name, words[i]))
+			return true;
+	return false;
+}
+
+void manifest_add_env(struct manifest *m, struct mf_binary *b, const char *blob, size_t len)
+{
+	struct buf redacted = { 0 };
+	for (const char *s = blob, *end = blob + len; s < end; s += strlen(s) + 1) {
+		const char *entry = s;
+		if (!m->keep_secrets && manifest_env_is_secret(s)) {
+			const char *eq = strchr(s, '=');
+			redacted.len = 0;
+			buf_append(&redacted, s, eq ? (size_t)(eq - s) : strlen(s));
+			buf_append(&redacted, "=<redacted>", 11);
+			entry = redacted.data;
+		}
+		const char *ientry = manifest_intern(m, entry);
+		*map_slot(&b->env, ientry, strlen(ientry), NULL) = (void *)ientry;
+	}
+	buf_free(&redacted);
+}
+
+void manifest_add_cmdline(struct manifest *m, struct mf_binary *b, const char *blob, size_t len)
+{
+	(void)m;
+	const char **key = NULL;
+	void **slot = map_slot(&b->cmdlines, blob, len, &key);
+	if (*slot == NULL) {
+		char *copy = xmalloc(len);
+		memcpy(copy, blob, len);
+		*key = copy;
+		*slot = copy;
+	}
+}
+
+struct mf_process *manifest_add_process(struct manifest *m, pid_t pid, pid_t ppid)
+{
+	struct mf_process *p = xcalloc(1, sizeof(*p));
+	p->pid = pid;
+	p->ppid = ppid;
+	xgrow(&m->procs, &m->procs_cap, m->nprocs + 1, sizeof(*m->procs));
+	m->procs[m->nprocs++] = p;
+	return p;
+}
+
+void manifest_warn(struct manifest *m, const char *kind, const char *fmt, ...)
+{
+	for (size_t i = 0; i < m->nwarnings; i++) {
+		if (strcmp(m->warnings[i].kind, kind) == 0) {
+			m->warnings[i].count++;
+			return;
+		}
+	}
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	xgrow(&m->warnings, &m->warnings_cap, m->nwarnings + 1, sizeof(*m->warnings));
+	m->warnings[m->nwarnings++] = (struct mf_warning){ kind, 1, xstrdup(msg) };
+	info("warning: %s", msg);
+}
+
+const char **strset_sorted(const struct strset *s)
+{
+	const char **v = xmalloc(s->n * sizeof(*v));
+	memcpy(v, s->v, s->n * sizeof(*v));
+	str_sort(v, s->n);
+	return v;
+}
+
+static const struct map *sorting_map;
+
+static int cmp_map_keys(const void *a, const void *b)
+{
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	size_t li = sorting_map->lens[i], lj = sorting_map->lens[j];
+	int r = memcmp(sorting_map->keys[i], sorting_map->keys[j], li < lj ? li : lj);
+	return r ? r : (li > lj) - (li < lj);
+}
+
+size_t *map_sorted_slots(const struct map *mp)
+{
+	size_t *v = xmalloc(mp->size * sizeof(*v));
+	size_t k = 0;
+	MAP_FOREACH(mp, i)
+		v[k++] = i;
+	sorting_map = mp;
+	if (k > 1)
+		qsort(v, k, sizeof(*v), cmp_map_keys);
+	sorting_map = NULL;
+	return v;
+}
+
+/*
+ * The fully resolved path of `path` (interned) when it differs from `path`
+ * (a symlink, or a directory on the way is one), else NULL. Directories are
+ * resolved once each through `dirs`; only the last component is looked at
+ * per path.
+ */
+static const char *resolved_target(struct manifest *m, struct map *dirs, const char *path)
+{
+	struct stat st;
+	char real[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	if (!slash || slash[1] == '\0')
+		return NULL;
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+		return realpath(path, real) && strcmp(real, path) ? manifest_intern(m, real) : NULL;
+
+	size_t dlen = slash > path ? (size_t)(slash - path) : 1;
+	const char **key = NULL;
+	void **slot = map_slot(dirs, path, dlen, &key);
+	if (*slot == NULL) {
+		char dir[PATH_MAX];
+		memcpy(dir, path, dlen);
+		dir[dlen] = '\0';
+		*key = manifest_intern(m, dir);
+		*slot = (void *)manifest_intern(m, realpath(dir, real) ? real : dir);
+	}
+	const char *rdir = *slot;
+	if (strncmp(rdir, path, dlen) == 0 && rdir[dlen] == '\0')
+		return NULL;
+	snprintf(real, sizeof(real), "%s%s", strcmp(rdir, "/") ? rdir : "", slash);
+	return manifest_intern(m, real);
+}
+
+static const char *file_type(const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return "gone";
+	switch (st.st_mode & S_IFMT) {
+	case S_IFREG: return NULL;
+	case S_IFDIR: return "directory";
+	case S_IFIFO: return "fifo";
+	case S_IFCHR: return "char-device";
+	case S_IFBLK: return "block-device";
+	case S_IFSOCK: return "socket";
+	default: return "other";
+	}
+}
+
+static int cmp_entry_path(const void *a, const void *b)
+{
+	return strcmp(**(const char *const *const *)a, **(const char *const *const *)b);
+}
+
+/* Build the path-sorted array of the entries of `set`. */
+static void *sorted_entries(const struct map *set, size_t *n)
+{
+	void **v = xmalloc(set->size * sizeof(*v));
+	size_t k = 0;
+	MAP_FOREACH(set, i)
+		v[k++] = set->vals[i];
+	if (k > 1)
+		qsort(v, k, sizeof(*v), cmp_entry_path);
+	*n = k;
+	return v;
+}
+
+static bool is_object(struct manifest *m, const char *p)
+{
+	return p && (strmap_get(&m->binaries, p) || strmap_get(&m->libraries, p));
+}
+
+void manifest_finalize(struct manifest *m)
+{
+	struct map object_targets = { 0 }, dirs = { 0 };
+
+	m->sorted_binaries = sorted_entries(&m->binaries, &m->n_binaries);
+	for (size_t i = 0; i < m->n_binaries; i++) {
+		struct mf_binary *b = m->sorted_binaries[i];
+		b->target = resolved_target(m, &dirs, b->path);
+		if (b->target)
+			*map_slot(&object_targets, b->target, strlen(b->target), NULL) = (void *)b->target;
+	}
+	m->sorted_libraries = sorted_entries(&m->libraries, &m->n_libraries);
+	for (size_t i = 0; i < m->n_libraries; i++) {
+		struct mf_library *l = m->sorted_libraries[i];
+		l->target = resolved_target(m, &dirs, l->path);
+		if (l->target)
+			*map_slot(&object_targets, l->target, strlen(l->target), NULL) = (void *)l->target;
+	}
+
+	size_t nfiles;
+	struct mf_file **files = sorted_entries(&m->files, &nfiles);
+	m->sorted_files = xmalloc(nfiles * sizeof(*files));
+	m->n_files = 0;
+	for (size_t i = 0; i < nfiles; i++) {
+		struct mf_file *f = files[i];
+		f->target = resolved_target(m, &dirs, f->path);
+		if (is_object(m, f->path) || is_object(m, f->target) || strmap_get(&object_targets, f->path) ||
+		    (f->target && strmap_get(&object_targets, f->target)))
+			continue;
+		f->type = file_type(f->path);
+		m->sorted_files[m->n_files++] = f;
+	}
+	free(files);
+	map_free(&object_targets);
+	map_free(&dirs);
+	m->sorted_missing = sorted_entries(&m->missing, &m->n_missing);
+}
+
+void manifest_free(struct manifest *m)
+{
+	if (!m)
+		return;
+	MAP_FOREACH(&m->binaries, i) {
+		struct mf_binary *b = m->binaries.vals[i];
+		map_free(&b->env);
+		MAP_FOREACH(&b->cmdlines, j)
+			free((void *)b->cmdlines.keys[j]);
+		map_free(&b->cmdlines);
+		free(b);
+	}
+	MAP_FOREACH(&m->libraries, i) {
+		struct mf_library *l = m->libraries.vals[i];
+		strset_free(&l->loaded_by);
+		free(l);
+	}
+	MAP_FOREACH(&m->files, i) {
+		struct mf_file *f = m->files.vals[i];
+		strset_free(&f->opened_by);
+		free(f);
+	}
+	MAP_FOREACH(&m->missing, i) {
+		struct mf_missing *p = m->missing.vals[i];
+		strset_free(&p->probed_by);
+		free(p);
+	}
+	map_free(&m->binaries);
+	map_free(&m->libraries);
+	map_free(&m->files);
+	map_free(&m->missing);
+	for (size_t i = 0; i < m->nprocs; i++) {
+		free(m->procs[i]->argv);
+		free(m->procs[i]->cwd);
+		free(m->procs[i]);
+	}
+	free(m->procs);
+	for (size_t i = 0; i < m->nwarnings; i++)
+		free(m->warnings[i].message);
+	free(m->warnings);
+	MAP_FOREACH(&m->strings, i)
+		free((void *)m->strings.keys[i]);
+	map_free(&m->strings);
+	free(m->sorted_binaries);
+	free(m->sorted_libraries);
+	free(m->sorted_files);
+	free(m->sorted_missing);
+	free(m);
+}

@@ -1,0 +1,131 @@
+/*
+ * manifest.c: the in-memory model of one run: binaries, libraries, files,
+ * missing probes, environments, command lines, processes and warnings.
+ * Sets are deduplicated by path; manifest_finalize() gives the deterministic
+ * sorted order the writer uses. Knows nothing of ptrace or JSON.
+ */
+#ifndef FP_MANIFEST_H
+#define FP_MANIFEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "util.h"
+
+enum {
+	ACCESS_READ = 1,
+	ACCESS_WRITE = 2,
+	ACCESS_CREATED = 4,
+};
+
+/* A small set of interned strings (deduplicated by pointer). */
+struct strset {
+	const char **v;
+	size_t n, cap;
+};
+
+struct mf_binary {
+	const char *path, *target;
+	unsigned long exec_count;
+	struct map env;      /* interned "NAME=value" -> non-NULL */
+	struct map cmdlines; /* argv blob (NUL-separated, owned) -> non-NULL */
+};
+
+struct mf_library {
+	const char *path, *target;
+	struct strset loaded_by;
+};
+
+struct mf_file {
+	const char *path, *target, *type;
+	unsigned access;
+	struct strset opened_by;
+};
+
+struct mf_missing {
+	const char *path;
+	struct strset probed_by;
+};
+
+/* How a process ended; `exited` false means it was still running when the trace ended. */
+struct mf_exit {
+	bool exited;
+	int status; /* exit status when signal == 0 */
+	int signal; /* terminating signal, or 0 */
+};
+
+struct mf_process {
+	pid_t pid, ppid;
+	const char *binary; /* interned, NULL before any exec seen */
+	char *argv;         /* NUL-separated blob, owned */
+	size_t argv_len;
+	char *cwd;          /* owned */
+	unsigned threads;
+	struct mf_exit exit;
+};
+
+struct mf_warning {
+	const char *kind;
+	unsigned long count;
+	char *message; /* the first occurrence, owned */
+};
+
+struct manifest {
+	struct map strings; /* intern pool */
+	struct map binaries, libraries, files, missing; /* path -> mf_* */
+	struct mf_process **procs;
+	size_t nprocs, procs_cap;
+	struct mf_warning *warnings;
+	size_t nwarnings, warnings_cap;
+	bool keep_secrets;
+
+	/* Filled by manifest_finalize(): sorted views, owned arrays of borrowed pointers. */
+	struct mf_binary **sorted_binaries;
+	struct mf_library **sorted_libraries;
+	struct mf_file **sorted_files;
+	struct mf_missing **sorted_missing;
+	size_t n_binaries, n_libraries, n_files, n_missing;
+};
+
+/* Returns a new, empty manifest, owned by the caller (free with manifest_free). */
+struct manifest *manifest_new(void);
+void manifest_free(struct manifest *m);
+
+/* Returns the manifest's own copy of `s`; the same string gives the same pointer. */
+const char *manifest_intern(struct manifest *m, const char *s);
+
+/* Count one successful exec of `path`; returns its entry (owned by the manifest). */
+struct mf_binary *manifest_add_binary(struct manifest *m, const char *path);
+void manifest_add_library(struct manifest *m, const char *path, const char *binary);
+void manifest_add_file(struct manifest *m, const char *path, unsigned access, const char *binary);
+void manifest_add_missing(struct manifest *m, const char *path, const char *binary);
+/* `blob` holds NUL-terminated strings back to back, `len` bytes in all. */
+void manifest_add_env(struct manifest *m, struct mf_binary *b, const char *blob, size_t len);
+void manifest_add_cmdline(struct manifest *m, struct mf_binary *b, const char *blob, size_t len);
+
+/* Returns a new process record owned by the manifest. */
+struct mf_process *manifest_add_process(struct manifest *m, pid_t pid, pid_t ppid);
+
+/* Count a tracee-side failure of kind `kind` (a static string); the first message is kept. */
+void manifest_warn(struct manifest *m, const char *kind, const char *fmt, ...) FP_PRINTF(3, 4);
+
+/* True when the NAME of "NAME=value" looks like it holds a secret. */
+bool manifest_env_is_secret(const char *name_eq_value);
+
+/*
+ * Resolve symlink targets and file types (once per path), drop files that are
+ * binaries or libraries, and build the sorted views. Call once, after tracing.
+ */
+void manifest_finalize(struct manifest *m);
+
+/* A sorted (strcmp) copy of a set's strings; the caller frees the array only. */
+const char **strset_sorted(const struct strset *s);
+/*
+ * The slot indices of a map's keys (mp->size of them), in byte order of the
+ * keys (shorter first on a common prefix); the caller frees the array.
+ */
+size_t *map_sorted_slots(const struct map *mp);
+
+#endif

@@ -1,0 +1,414 @@
+#include "config.h"
+#include "manifest_json.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 when invalid. */
+static size_t utf8_seq(const unsigned char *s)
+{
+	if (s[0] < 0x80)
+		return 1;
+	size_t n = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 && s[0] < 0xe0 ? 2 : 0;
+	for (size_t i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if (n == 3 && ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0)))
+		return 0; /* overlong, surrogate */
+	if (n == 4 && ((s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90)))
+		return 0;
+	return n;
+}
+
+/*
+ * A JSON string for bytes that may not be UTF-8: invalid bytes are written as
+ * the four characters \xHH (and a backslash as \\ only then, so the bytes stay
+ * recoverable); valid text is unchanged.
+ */
+static cJSON *jstr_n(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	bool valid = true;
+	for (size_t i = 0; i < len;) {
+		size_t n = u[i] ? utf8_seq(u + i) : 0;
+		if (!n || i + n > len) {
+			valid = false;
+			break;
+		}
+		i += n;
+	}
+	if (valid)
+		return cJSON_CreateString(s);
+	struct buf b = { 0 };
+	for (size_t i = 0; i < len;) {
+		size_t n = u[i] ? utf8_seq(u + i) : 0;
+		if (n && i + n <= len && u[i] != '\\') {
+			buf_append(&b, s + i, n);
+			i += n;
+		} else if (u[i] == '\\') {
+			buf_append(&b, "\\\\", 2);
+			i++;
+		} else {
+			char esc[5];
+			snprintf(esc, sizeof(esc), "\\x%02x", u[i]);
+			buf_append(&b, esc, 4);
+			i++;
+		}
+	}
+	cJSON *j = cJSON_CreateString(b.data ? b.data : "");
+	buf_free(&b);
+	return j;
+}
+
+static cJSON *jstr(const char *s)
+{
+	return s ? jstr_n(s, strlen(s)) : cJSON_CreateNull();
+}
+
+static void add_str(cJSON *obj, const char *key, const char *s)
+{
+	cJSON_AddItemToObject(obj, key, jstr(s));
+}
+
+/* A JSON array of the strings in a NUL-separated blob. */
+static cJSON *blob_array(const char *blob, size_t len)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (const char *s = blob, *end = blob + len; s < end; s += strlen(s) + 1)
+		cJSON_AddItemToArray(a, jstr_n(s, strnlen(s, end - s)));
+	return a;
+}
+
+static cJSON *strv_array(char *const *v)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (; v && *v; v++)
+		cJSON_AddItemToArray(a, jstr(*v));
+	return a;
+}
+
+static cJSON *strset_array(const struct strset *s)
+{
+	const char **v = strset_sorted(s);
+	cJSON *a = cJSON_CreateArray();
+	for (size_t i = 0; i < s->n; i++)
+		cJSON_AddItemToArray(a, jstr(v[i]));
+	free(v);
+	return a;
+}
+
+static cJSON *exit_json(const struct mf_exit *e)
+{
+	if (!e->exited)
+		return cJSON_CreateNull();
+	cJSON *o = cJSON_CreateObject();
+	if (e->signal) {
+		cJSON_AddNumberToObject(o, "signal", e->signal);
+		char name[32] = "SIG";
+		const char *abbrev = sigabbrev_np(e->signal);
+		snprintf(name + 3, sizeof(name) - 3, "%s", abbrev ? abbrev : "UNKNOWN");
+		add_str(o, "signal_name", name);
+	} else {
+		cJSON_AddNumberToObject(o, "status", e->status);
+	}
+	return o;
+}
+
+static const char *access_name(unsigned a)
+{
+	switch (a & (ACCESS_READ | ACCESS_WRITE)) {
+	case ACCESS_WRITE: return "write";
+	case ACCESS_READ | ACCESS_WRITE: return "read-write";
+	default: return "read";
+	}
+}
+
+static cJSON *run_json(const struct manifest *m, const struct run_info *r)
+{
+	cJSON *o = cJSON_CreateObject();
+	char when[32];
+	struct tm tm;
+	gmtime_r(&r->start.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+
+	cJSON_AddItemToObject(o, "command", strv_array(r->command));
+	add_str(o, "cwd", r->cwd);
+	add_str(o, "start", when);
+	cJSON_AddNumberToObject(o, "duration_s", (double)(long long)(r->duration_s * 1000 + 0.5) / 1000);
+	cJSON_AddItemToObject(o, "exit", exit_json(&r->exit));
+	cJSON_AddBoolToObject(o, "complete", r->complete);
+	cJSON_AddBoolToObject(o, "seccomp", r->seccomp);
+	cJSON *w = cJSON_AddArrayToObject(o, "warnings");
+	for (size_t i = 0; i < m->nwarnings; i++) {
+		cJSON *e = cJSON_CreateObject();
+		add_str(e, "kind", m->warnings[i].kind);
+		cJSON_AddNumberToObject(e, "count", (double)m->warnings[i].count);
+		add_str(e, "message", m->warnings[i].message);
+		cJSON_AddItemToArray(w, e);
+	}
+	return o;
+}
+
+static cJSON *host_json(void)
+{
+	cJSON *o = cJSON_CreateObject();
+	struct utsname u;
+	if (uname(&u) == 0) {
+		add_str(o, "hostname", u.nodename);
+		add_str(o, "kernel", u.release);
+		add_str(o, "machine", u.machine);
+	}
+	struct buf b = { 0 };
+	const char *os = NULL;
+	if (buf_read_file(&b, "/etc/os-release") > 0 || buf_read_file(&b, "/usr/lib/os-release") > 0) {
+		char *line = strstr(b.data, "PRETTY_NAME=");
+		if (line && (line == b.data || line[-1] == '\n')) {
+			line += 12;
+			line[strcspn(line, "\n")] = '\0';
+			size_t n = strlen(line);
+			if (n >= 2 && (line[0] == '"' || line[0] == '\'') && line[n - 1] == line[0]) {
+				line[n - 1] = '\0';
+				line++;
+			}
+			os = line;
+		}
+	}
+	add_str(o, "os", os);
+	buf_free(&b);
+	return o;
+}
+
+static cJSON *binaries_json(const struct manifest *m)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (size_t i = 0; i < m->n_binaries; i++) {
+		const struct mf_binary *b = m->sorted_binaries[i];
+		cJSON *o = cJSON_CreateObject();
+		add_str(o, "path", b->path);
+		if (b->target)
+			add_str(o, "target", b->target);
+		cJSON_AddNumberToObject(o, "exec_count", (double)b->exec_count);
+		cJSON_AddItemToArray(a, o);
+	}
+	return a;
+}
+
+static cJSON *libraries_json(const struct manifest *m)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (size_t i = 0; i < m->n_libraries; i++) {
+		const struct mf_library *l = m->sorted_libraries[i];
+		cJSON *o = cJSON_CreateObject();
+		add_str(o, "path", l->path);
+		if (l->target)
+			add_str(o, "target", l->target);
+		cJSON_AddItemToObject(o, "loaded_by", strset_array(&l->loaded_by));
+		cJSON_AddItemToArray(a, o);
+	}
+	return a;
+}
+
+static cJSON *files_json(const struct manifest *m)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (size_t i = 0; i < m->n_files; i++) {
+		const struct mf_file *f = m->sorted_files[i];
+		cJSON *o = cJSON_CreateObject();
+		add_str(o, "path", f->path);
+		if (f->target)
+			add_str(o, "target", f->target);
+		if (f->type)
+			add_str(o, "type", f->type);
+		add_str(o, "access", access_name(f->access));
+		if (f->access & ACCESS_CREATED)
+			cJSON_AddTrueToObject(o, "created");
+		const char **by = strset_sorted(&f->opened_by);
+		cJSON *ba = cJSON_AddArrayToObject(o, "opened_by");
+		for (size_t k = 0; k < f->opened_by.n; k++) {
+			cJSON *e = cJSON_CreateObject();
+			add_str(e, "binary", by[k]);
+			cJSON_AddItemToArray(ba, e);
+		}
+		free(by);
+		cJSON_AddItemToArray(a, o);
+	}
+	return a;
+}
+
+static cJSON *missing_json(const struct manifest *m)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (size_t i = 0; i < m->n_missing; i++) {
+		const struct mf_missing *p = m->sorted_missing[i];
+		cJSON *o = cJSON_CreateObject();
+		add_str(o, "path", p->path);
+		cJSON_AddItemToObject(o, "probed_by", strset_array(&p->probed_by));
+		cJSON_AddItemToArray(a, o);
+	}
+	return a;
+}
+
+/* {"binary": [env strings]} and {"binary": [[argv], ...]}, keys and values sorted. */
+static void per_binary_json(const struct manifest *m, cJSON **env, cJSON **cmdlines)
+{
+	*env = cJSON_CreateObject();
+	*cmdlines = cJSON_CreateObject();
+	for (size_t i = 0; i < m->n_binaries; i++) {
+		const struct mf_binary *b = m->sorted_binaries[i];
+		if (b->env.size) {
+			size_t *slots = map_sorted_slots(&b->env);
+			cJSON *a = cJSON_CreateArray();
+			for (size_t k = 0; k < b->env.size; k++)
+				cJSON_AddItemToArray(a, jstr(b->env.keys[slots[k]]));
+			free(slots);
+			cJSON_AddItemToObject(*env, b->path, a);
+		}
+		if (b->cmdlines.size) {
+			size_t *slots = map_sorted_slots(&b->cmdlines);
+			cJSON *a = cJSON_CreateArray();
+			for (size_t k = 0; k < b->cmdlines.size; k++)
+				cJSON_AddItemToArray(a, blob_array(b->cmdlines.keys[slots[k]],
+								   b->cmdlines.lens[slots[k]]));
+			free(slots);
+			cJSON_AddItemToObject(*cmdlines, b->path, a);
+		}
+	}
+}
+
+static cJSON *processes_json(const struct manifest *m)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (size_t i = 0; i < m->nprocs; i++) {
+		const struct mf_process *p = m->procs[i];
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "pid", p->pid);
+		cJSON_AddNumberToObject(o, "ppid", p->ppid);
+		add_str(o, "binary", p->binary);
+		cJSON_AddItemToObject(o, "argv", p->argv ? blob_array(p->argv, p->argv_len) : cJSON_CreateNull());
+		add_str(o, "cwd", p->cwd);
+		cJSON_AddItemToObject(o, "exit", exit_json(&p->exit));
+		cJSON_AddNumberToObject(o, "threads", p->threads);
+		cJSON_AddItemToArray(a, o);
+	}
+	return a;
+}
+
+static cJSON *manifest_to_json(const struct manifest *m, const struct run_info *run)
+{
+	cJSON *root = cJSON_CreateObject();
+	add_str(root, "schema", "fingerprint/1");
+	cJSON *tool = cJSON_AddObjectToObject(root, "tool");
+	add_str(tool, "name", PACKAGE_NAME);
+	add_str(tool, "version", PACKAGE_VERSION);
+	cJSON_AddItemToObject(root, "run", run_json(m, run));
+	cJSON_AddItemToObject(root, "host", host_json());
+	cJSON_AddItemToObject(root, "binaries", binaries_json(m));
+	cJSON_AddItemToObject(root, "libraries", libraries_json(m));
+	cJSON_AddItemToObject(root, "files", files_json(m));
+	cJSON_AddItemToObject(root, "missing", missing_json(m));
+	cJSON *env, *cmdlines;
+	per_binary_json(m, &env, &cmdlines);
+	cJSON_AddItemToObject(root, "env", env);
+	cJSON_AddItemToObject(root, "cmdlines", cmdlines);
+	cJSON_AddItemToObject(root, "processes", processes_json(m));
+	return root;
+}
+
+int json_out_open(struct json_out *o, const char *path)
+{
+	struct stat st;
+	memset(o, 0, sizeof(*o));
+	o->fd = -1;
+	if (strcmp(path, "-") == 0) {
+		o->fd = STDOUT_FILENO;
+		return 0;
+	}
+	o->path = xstrdup(path);
+	/* A device, FIFO or other non-regular target is written in place, never replaced. */
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		if (S_ISDIR(st.st_mode))
+			return -EISDIR;
+		o->fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+		return o->fd < 0 ? -errno : 0;
+	}
+	autofree char *dcopy = xstrdup(path), *bcopy = xstrdup(path);
+	const char *dir = dirname(dcopy), *base = basename(bcopy);
+	size_t n = strlen(dir) + strlen(base) + 16;
+	o->tmp = xmalloc(n);
+	snprintf(o->tmp, n, "%s/.%s.XXXXXX", dir, base);
+	o->fd = mkostemp(o->tmp, O_CLOEXEC);
+	if (o->fd < 0) {
+		int err = errno;
+		free(o->tmp);
+		o->tmp = NULL;
+		return -err;
+	}
+	/* mkostemp makes it 0600; give it the mode a plain file would get. */
+	mode_t mask = umask(0);
+	umask(mask);
+	fchmod(o->fd, 0666 & ~mask);
+	return 0;
+}
+
+void json_out_discard(struct json_out *o)
+{
+	if (o->tmp) {
+		unlink(o->tmp);
+		free(o->tmp);
+		o->tmp = NULL;
+	}
+	if (o->fd > STDERR_FILENO)
+		close(o->fd);
+	o->fd = -1;
+}
+
+static int write_all(int fd, const char *s, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, s, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		s += w;
+		n -= w;
+	}
+	return 0;
+}
+
+int manifest_json_write(struct json_out *o, const struct manifest *m, const struct run_info *run)
+{
+	cJSON *root = manifest_to_json(m, run);
+	char *text = cJSON_Print(root);
+	cJSON_Delete(root);
+	if (!text)
+		die(EXIT_INTERNAL, "out of memory while writing the manifest");
+
+	int r = write_all(o->fd, text, strlen(text));
+	if (r == 0)
+		r = write_all(o->fd, "\n", 1);
+	cJSON_free(text);
+	if (r == 0 && o->tmp && fsync(o->fd) < 0)
+		r = -errno;
+	if (o->fd > STDERR_FILENO && close(o->fd) < 0 && r == 0)
+		r = -errno;
+	o->fd = -1;
+	if (r == 0 && o->tmp && rename(o->tmp, o->path) < 0)
+		r = -errno;
+	if (r < 0) {
+		json_out_discard(o);
+		return r;
+	}
+	free(o->tmp);
+	o->tmp = NULL;
+	return 0;
+}

@@ -1,0 +1,96 @@
+#include "config.h"
+#include "maps.h"
+#include "util.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+static int parse_hex(const char **p, uint64_t *v)
+{
+	char *end;
+	errno = 0;
+	*v = strtoull(*p, &end, 16);
+	if (end == *p || errno)
+		return -EINVAL;
+	*p = end;
+	return 0;
+}
+
+static const char *skip_field(const char *p)
+{
+	while (*p && *p != ' ')
+		p++;
+	while (*p == ' ')
+		p++;
+	return p;
+}
+
+int maps_parse_line(char *line, struct maps_entry *e)
+{
+	const char *p = line;
+	size_t n = strlen(line);
+
+	if (n && line[n - 1] == '\n')
+		line[--n] = '\0';
+	memset(e, 0, sizeof(*e));
+	/* start-end perms offset dev inode [path] */
+	if (parse_hex(&p, &e->start) < 0 || *p++ != '-' || parse_hex(&p, &e->end) < 0 || *p++ != ' ')
+		return -EINVAL;
+	if (strlen(p) < 5 || p[4] != ' ')
+		return -EINVAL;
+	e->readable = p[0] == 'r';
+	e->writable = p[1] == 'w';
+	e->executable = p[2] == 'x';
+	p += 5;
+	if (parse_hex(&p, &e->offset) < 0 || *p != ' ')
+		return -EINVAL;
+	p = skip_field(p + 1); /* device */
+	if (!*p)
+		return -EINVAL;
+	char *end;
+	e->inode = strtoull(p, &end, 10);
+	if (end == p)
+		return -EINVAL;
+	p = end;
+	while (*p == ' ')
+		p++;
+	if (*p == '/') {
+		static const char deleted[] = " (deleted)";
+		size_t len = strlen(p), dl = sizeof(deleted) - 1;
+		if (len > dl && strcmp(p + len - dl, deleted) == 0)
+			line[(p - line) + len - dl] = '\0';
+		e->path = p;
+	}
+	return 0;
+}
+
+int maps_scan_exec(pid_t pid, void (*fn)(const char *path, void *ctx), void *ctx)
+{
+	char file[64];
+	snprintf(file, sizeof(file), "/proc/%d/maps", (int)pid);
+	FILE *f = fopen(file, "re");
+	if (!f)
+		return errno == ENOENT ? -ESRCH : -errno;
+
+	char *line = NULL, *last = NULL;
+	size_t cap = 0;
+	int count = 0;
+	while (getline(&line, &cap, f) > 0) {
+		struct maps_entry e;
+		if (maps_parse_line(line, &e) < 0 || !e.executable || !e.path)
+			continue;
+		/* Segments of one object are adjacent: report each file once in a row. */
+		if (last && strcmp(last, e.path) == 0)
+			continue;
+		free(last);
+		last = xstrdup(e.path);
+		fn(e.path, ctx);
+		count++;
+	}
+	free(last);
+	free(line);
+	fclose(f);
+	return count;
+}

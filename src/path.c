@@ -1,0 +1,108 @@
+#include "config.h"
+#include "path.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Append component [s, s+n) to out (length *len), applying "." and ".." rules. */
+static int push_component(char *out, size_t outsz, size_t *len, const char *s, size_t n)
+{
+	if (n == 0 || (n == 1 && s[0] == '.'))
+		return 0;
+	if (n == 2 && s[0] == '.' && s[1] == '.') {
+		while (*len > 1 && out[*len - 1] != '/')
+			(*len)--;
+		if (*len > 1)
+			(*len)--; /* drop the slash too, unless it is the root */
+		out[*len] = '\0';
+		return 0;
+	}
+	size_t need = *len + (*len > 1) + n + 1;
+	if (need > outsz)
+		return -ENAMETOOLONG;
+	if (*len > 1)
+		out[(*len)++] = '/';
+	memcpy(out + *len, s, n);
+	*len += n;
+	out[*len] = '\0';
+	return 0;
+}
+
+static int push_path(char *out, size_t outsz, size_t *len, const char *p)
+{
+	while (*p) {
+		while (*p == '/')
+			p++;
+		const char *e = p;
+		while (*e && *e != '/')
+			e++;
+		int r = push_component(out, outsz, len, p, e - p);
+		if (r < 0)
+			return r;
+		p = e;
+	}
+	return 0;
+}
+
+int path_resolve(char *out, size_t outsz, const char *base, const char *path)
+{
+	size_t len = 1;
+	int r;
+
+	if (path == NULL || path[0] == '\0')
+		return -EINVAL;
+	if (path[0] != '/' && (base == NULL || base[0] != '/'))
+		return -EINVAL;
+	if (outsz < 2)
+		return -ENAMETOOLONG;
+	out[0] = '/';
+	out[1] = '\0';
+	if (path[0] != '/' && (r = push_path(out, outsz, &len, base)) < 0)
+		return r;
+	if ((r = push_path(out, outsz, &len, path)) < 0)
+		return r;
+	return (int)len;
+}
+
+static int read_link(const char *link, char *out, size_t outsz)
+{
+	ssize_t n = readlink(link, out, outsz);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n >= outsz)
+		return -ENAMETOOLONG;
+	out[n] = '\0';
+	return (int)n;
+}
+
+static int proc_link(pid_t pid, const char *name, char *out, size_t outsz);
+
+int path_of_fd(pid_t pid, int fd, char *out, size_t outsz)
+{
+	char name[32];
+	snprintf(name, sizeof(name), "fd/%d", fd);
+	int n = proc_link(pid, name, out, outsz);
+	if (n > 0 && out[0] != '/')
+		return -ENOENT;
+	return n;
+}
+
+static int proc_link(pid_t pid, const char *name, char *out, size_t outsz)
+{
+	char link[64];
+	snprintf(link, sizeof(link), "/proc/%d/%s", (int)pid, name);
+	return read_link(link, out, outsz);
+}
+
+int path_of_cwd(pid_t pid, char *out, size_t outsz)
+{
+	return proc_link(pid, "cwd", out, outsz);
+}
+
+int path_of_exe(pid_t pid, char *out, size_t outsz)
+{
+	return proc_link(pid, "exe", out, outsz);
+}

@@ -1,0 +1,30 @@
+/* path.c: dirfd and cwd resolution and lexical normalisation, in one place. */
+#ifndef FP_PATH_H
+#define FP_PATH_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/*
+ * Join `path` onto `base` (when `path` is relative) and normalise the result
+ * lexically: no "." components, ".." removes the previous component (never
+ * above "/"), repeated slashes fold, no trailing slash except for "/" itself.
+ * `base` must be absolute when `path` is relative; it is ignored otherwise.
+ * Writes into `out` (of `outsz` bytes, NUL-terminated).
+ * Returns the length written, -EINVAL when `path` is empty or relative with no
+ * absolute base, or -ENAMETOOLONG when the result does not fit.
+ */
+int path_resolve(char *out, size_t outsz, const char *base, const char *path);
+
+/*
+ * Read the target of the symlink /proc/PID/fd/FD (the path of an open file
+ * descriptor of a tracee) into `out`. Returns the length, or -errno.
+ * A target that is not a path (pipe:[123], anon_inode:...) gives -ENOENT.
+ */
+int path_of_fd(pid_t pid, int fd, char *out, size_t outsz);
+
+/* Read /proc/PID/cwd (or /proc/PID/exe) into `out`. Returns the length or -errno. */
+int path_of_cwd(pid_t pid, char *out, size_t outsz);
+int path_of_exe(pid_t pid, char *out, size_t outsz);
+
+#endif

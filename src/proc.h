@@ -1,0 +1,76 @@
+/*
+ * proc.c: the table of traced threads (tid -> struct proc) and the thread
+ * groups they share (cwd, binary, manifest record), with O(1) lookup.
+ */
+#ifndef FP_PROC_H
+#define FP_PROC_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct mf_process;
+struct sysent;
+
+/* Shared by all threads of one process; reference counted. */
+struct tgroup {
+	unsigned refs;
+	pid_t tgid;
+	const char *binary;      /* interned path of the last exec, inherited over fork */
+	const char *exe;         /* interned /proc/PID/exe at that exec (the interpreter of a script) */
+	char *cwd;               /* absolute, owned; NULL when unknown (read /proc on demand) */
+	struct mf_process *rec;  /* owned by the manifest */
+};
+
+enum proc_flags {
+	PROC_IN_SYSCALL = 1 << 0,  /* between a watched entry and its exit stop */
+	PROC_STARTUP = 1 << 1,     /* the launched child before its first exec */
+	PROC_EXEC_SEEN = 1 << 2,   /* PTRACE_EVENT_EXEC arrived for the pending exec */
+};
+
+/* A syscall seen at entry, waiting for its result. */
+struct pending {
+	const struct sysent *se;
+	uint64_t args[6];
+	unsigned access;      /* ACCESS_* for opens */
+	int path_len;         /* > 0: `path` holds the resolved absolute path */
+	char path[PATH_MAX];
+};
+
+struct proc {
+	pid_t tid;
+	unsigned flags;
+	struct tgroup *tg;
+	struct pending sc;
+};
+
+/* Returns the proc of `tid`, or NULL. */
+struct proc *proc_lookup(pid_t tid);
+
+/*
+ * Create the proc for `tid`. With `group` it joins that thread group (a new
+ * thread); otherwise it starts a new group whose cwd is copied from `parent`
+ * (may be NULL). Returns the new proc, owned by the table.
+ */
+struct proc *proc_new(pid_t tid, struct tgroup *group, const struct tgroup *parent);
+
+/* Move `p` to a new tid (a non-leader thread exec'd and took the leader's tid). */
+void proc_rekey(struct proc *p, pid_t new_tid);
+
+/* Remove `p` from the table and free it (dropping its group reference). */
+void proc_remove(struct proc *p);
+
+/* Number of live traced threads. */
+size_t proc_count(void);
+
+/* Call fn on every live proc (fn may not add or remove procs). */
+void proc_foreach(void (*fn)(struct proc *p, void *ctx), void *ctx);
+
+void tgroup_set_cwd(struct tgroup *g, const char *cwd);
+
+struct buf;
+/* Read /proc/PID/NAME (cmdline, environ, status) into `b`. Returns its length or -errno. */
+ssize_t proc_read_file(pid_t pid, const char *name, struct buf *b);
+
+#endif

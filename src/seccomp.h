@@ -1,0 +1,12 @@
+/* seccomp.c: the BPF filter built from the watched-syscall tables. */
+#ifndef FP_SECCOMP_H
+#define FP_SECCOMP_H
+
+/*
+ * Install, in the calling process, a filter that returns SECCOMP_RET_TRACE
+ * for the watched syscalls (mmap only with PROT_EXEC) and ALLOW otherwise.
+ * Sets no_new_privs first. Returns 0 or -errno.
+ */
+int seccomp_install(void);
+
+#endif

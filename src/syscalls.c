@@ -1,0 +1,293 @@
+#include "config.h"
+#include "syscalls.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/openat2.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "manifest.h"
+#include "maps.h"
+#include "path.h"
+#include "proc.h"
+#include "tracee_mem.h"
+
+static struct manifest *mf;
+static char raw[PATH_MAX];  /* the path as the tracee passed it */
+static char base[PATH_MAX]; /* the directory of a dirfd */
+
+#define SEN(x) sys_##x
+#define HANDLER(x) static bool sys_##x(struct proc *p, const struct sysent *se __attribute__((unused)), \
+				       const uint64_t *a)
+HANDLER(open);
+HANDLER(openat);
+HANDLER(openat2);
+HANDLER(creat);
+HANDLER(execve);
+HANDLER(execveat);
+HANDLER(mmap);
+HANDLER(chdir);
+HANDLER(fchdir);
+
+static const struct sysent table_x86_64[] = {
+#include "sysent_x86_64.h"
+};
+static const struct sysent table_i386[] = {
+#include "sysent_i386.h"
+};
+
+const struct sysent *syscalls_table(enum sc_abi abi, size_t *n)
+{
+	if (abi == ABI_I386) {
+		*n = sizeof(table_i386) / sizeof(table_i386[0]);
+		return table_i386;
+	}
+	*n = sizeof(table_x86_64) / sizeof(table_x86_64[0]);
+	return table_x86_64;
+}
+
+const struct sysent *syscalls_lookup(uint32_t arch, uint64_t nr)
+{
+	size_t n;
+	const struct sysent *t;
+	if (arch == AUDIT_ARCH_X86_64)
+		t = syscalls_table(ABI_X86_64, &n);
+	else if (arch == AUDIT_ARCH_I386)
+		t = syscalls_table(ABI_I386, &n);
+	else
+		return NULL;
+	return nr < n && t[nr].entry ? &t[nr] : NULL;
+}
+
+void syscalls_init(struct manifest *m)
+{
+	mf = m;
+}
+
+/* Count a failed read of tracee state; never fatal. */
+static void read_failed(struct proc *p, const char *what, int err)
+{
+	if (err == -ESRCH || err == -ENOENT)
+		manifest_warn(mf, "vanished", "process %d vanished while its %s was read", (int)p->tid, what);
+	else if (err == -ENAMETOOLONG)
+		manifest_warn(mf, "path-too-long", "process %d: %s longer than PATH_MAX", (int)p->tid, what);
+	else
+		manifest_warn(mf, "unreadable", "process %d: cannot read its %s: %s", (int)p->tid, what,
+			      strerror(-err));
+}
+
+/* The cwd of p's process, read from /proc when not known yet; NULL when unreadable. */
+static const char *cwd_of(struct proc *p)
+{
+	if (!p->tg->cwd) {
+		int r = path_of_cwd(p->tid, base, sizeof(base));
+		if (r < 0) {
+			read_failed(p, "cwd", r);
+			return NULL;
+		}
+		tgroup_set_cwd(p->tg, base);
+	}
+	return p->tg->cwd;
+}
+
+/*
+ * Read the path argument at `addr` and resolve it against `dirfd` into
+ * p->sc.path. An empty path names dirfd itself when `empty_ok`.
+ */
+static bool read_path(struct proc *p, int dirfd, uint64_t addr, bool empty_ok)
+{
+	const char *dir = NULL;
+	int r = tracee_read_string(p->tid, addr, raw, sizeof(raw));
+	if (r < 0) {
+		read_failed(p, "path argument", r);
+		return false;
+	}
+	if (raw[0] == '\0') {
+		if (!empty_ok)
+			return false; /* the kernel fails it with ENOENT: nothing was probed */
+		strcpy(raw, ".");
+	}
+	if (raw[0] != '/') {
+		if (dirfd == AT_FDCWD) {
+			dir = cwd_of(p);
+		} else if ((r = path_of_fd(p->tid, dirfd, base, sizeof(base))) >= 0) {
+			dir = base;
+		} else if (r != -EBADF) {
+			read_failed(p, "directory fd", r);
+		}
+		if (!dir)
+			return false;
+	}
+	r = path_resolve(p->sc.path, sizeof(p->sc.path), dir, raw);
+	if (r < 0) {
+		read_failed(p, "resolved path", r);
+		return false;
+	}
+	p->sc.path_len = r;
+	return true;
+}
+
+/* The open family: the path at arg `addr`, relative to `dirfd`, with open(2) `flags`. */
+static bool decode_open(struct proc *p, int dirfd, uint64_t addr, uint64_t flags)
+{
+	if (!read_path(p, dirfd, addr, false))
+		return false;
+	switch (flags & O_ACCMODE) {
+	case O_WRONLY: p->sc.access = ACCESS_WRITE; break;
+	case O_RDWR: p->sc.access = ACCESS_READ | ACCESS_WRITE; break;
+	default: p->sc.access = ACCESS_READ; break;
+	}
+	/* Whether O_CREAT will create it: only checked when asked to create. */
+	if ((flags & O_CREAT) && ((flags & O_EXCL) || (access(p->sc.path, F_OK) < 0 && errno == ENOENT)))
+		p->sc.access |= ACCESS_CREATED;
+	return true;
+}
+
+HANDLER(open) { return decode_open(p, AT_FDCWD, a[0], a[1]); }
+HANDLER(openat) { return decode_open(p, (int)a[0], a[1], a[2]); }
+HANDLER(creat) { return decode_open(p, AT_FDCWD, a[0], O_CREAT | O_WRONLY | O_TRUNC); }
+
+HANDLER(openat2)
+{
+	struct open_how how = { 0 };
+	size_t size = a[3] < sizeof(how) ? a[3] : sizeof(how);
+	int r = tracee_read(p->tid, a[2], &how, size);
+	if (r < 0) {
+		read_failed(p, "open_how", r);
+		return false;
+	}
+	return decode_open(p, (int)a[0], a[1], how.flags);
+}
+
+HANDLER(execve) { return read_path(p, AT_FDCWD, a[0], false); }
+HANDLER(execveat) { return read_path(p, (int)a[0], a[1], (a[4] & AT_EMPTY_PATH) != 0); }
+
+HANDLER(mmap)
+{
+	(void)p;
+	return (a[2] & PROT_EXEC) && !(a[3] & MAP_ANONYMOUS) && (int)a[4] >= 0;
+}
+
+HANDLER(chdir) { (void)p; (void)a; return true; }
+HANDLER(fchdir) { (void)p; (void)a; return true; }
+
+bool syscalls_entry(struct proc *p, const struct sysent *se, const uint64_t *args)
+{
+	p->sc.se = se;
+	p->sc.path_len = 0;
+	p->sc.access = 0;
+	return se->entry(p, se, args);
+}
+
+struct scan_ctx {
+	const char *exe, *binary;
+};
+
+static void add_library(const char *path, void *ctx)
+{
+	struct scan_ctx *c = ctx;
+	if (!c->exe || strcmp(path, c->exe) != 0)
+		manifest_add_library(mf, path, c->binary);
+}
+
+/* Add every object mapped executable in p's process, but its own executable. */
+static void scan_libraries(struct proc *p)
+{
+	struct scan_ctx c = { p->tg->exe, p->tg->binary };
+	int r = maps_scan_exec(p->tid, add_library, &c);
+	if (r < 0)
+		read_failed(p, "maps", r);
+}
+
+static void refresh_cwd(struct proc *p)
+{
+	int r = path_of_cwd(p->tid, base, sizeof(base));
+	if (r < 0)
+		read_failed(p, "cwd", r);
+	tgroup_set_cwd(p->tg, r < 0 ? NULL : base);
+}
+
+void syscalls_exit(struct proc *p, int64_t rval, bool is_error)
+{
+	const char *path = p->sc.path_len > 0 ? p->sc.path : NULL;
+	bool probe = is_error && (rval == -ENOENT || rval == -ENOTDIR);
+
+	switch (p->sc.se->family) {
+	case SC_OPEN:
+		if (path && !is_error)
+			manifest_add_file(mf, path, p->sc.access, p->tg->binary);
+		else if (path && probe)
+			manifest_add_missing(mf, path, p->tg->binary);
+		break;
+	case SC_EXEC:
+		/* A success was recorded at PTRACE_EVENT_EXEC. */
+		if (path && probe)
+			manifest_add_missing(mf, path, p->tg->binary);
+		break;
+	case SC_MMAP:
+		if (!is_error)
+			scan_libraries(p);
+		break;
+	case SC_CHDIR:
+		if (!is_error)
+			refresh_cwd(p);
+		break;
+	}
+}
+
+static bool same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+static struct buf procbuf;
+
+void syscalls_exec_done(struct proc *p)
+{
+	struct tgroup *g = p->tg;
+	struct mf_process *rec = g->rec;
+	char exe[PATH_MAX];
+	int ne = path_of_exe(p->tid, exe, sizeof(exe));
+	bool pending = (p->flags & PROC_IN_SYSCALL) && p->sc.se && p->sc.se->family == SC_EXEC &&
+		       p->sc.path_len > 0;
+	const char *path = pending ? p->sc.path : ne > 0 ? exe : NULL;
+
+	if (ne < 0)
+		read_failed(p, "exe", ne);
+	if (!path)
+		return;
+	p->flags |= PROC_EXEC_SEEN;
+	struct mf_binary *b = manifest_add_binary(mf, path);
+	g->binary = b->path;
+	g->exe = ne > 0 ? manifest_intern(mf, exe) : NULL;
+	/* A #! script (or binfmt_misc): the kernel ran an interpreter. */
+	if (g->exe && strcmp(g->exe, b->path) != 0 && !same_file(g->exe, b->path))
+		manifest_add_binary(mf, g->exe);
+
+	ssize_t n = proc_read_file(p->tid, "cmdline", &procbuf);
+	if (n >= 0) {
+		manifest_add_cmdline(mf, b, procbuf.data, n);
+		free(rec->argv);
+		rec->argv = xmalloc(n + 1);
+		memcpy(rec->argv, procbuf.data, n + 1);
+		rec->argv_len = n;
+	} else {
+		read_failed(p, "cmdline", (int)n);
+	}
+	n = proc_read_file(p->tid, "environ", &procbuf);
+	if (n >= 0)
+		manifest_add_env(mf, b, procbuf.data, n);
+	else
+		read_failed(p, "environ", (int)n);
+
+	refresh_cwd(p);
+	free(rec->cwd);
+	rec->cwd = g->cwd ? xstrdup(g->cwd) : NULL;
+	rec->binary = g->binary;
+	scan_libraries(p);
+}

@@ -1,0 +1,55 @@
+/*
+ * syscalls.c: per-ABI tables of the watched syscalls and their decoders.
+ * An entry handler reads the arguments it needs and says whether the
+ * syscall's result is wanted; the family's exit handler records it.
+ */
+#ifndef FP_SYSCALLS_H
+#define FP_SYSCALLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct proc;
+struct manifest;
+
+enum sc_family {
+	SC_OPEN = 1,
+	SC_EXEC,
+	SC_MMAP,  /* watched only with PROT_EXEC in arg 2 */
+	SC_CHDIR,
+};
+
+struct sysent {
+	unsigned char nargs;
+	unsigned char family;
+	/* Returns true when the exit stop (the result) is wanted. */
+	bool (*entry)(struct proc *p, const struct sysent *se, const uint64_t *args);
+	const char *name;
+};
+
+enum sc_abi { ABI_X86_64, ABI_I386, ABI_COUNT };
+
+/* The table of `abi` (indexed by syscall number, unwatched rows empty); *n its length. */
+const struct sysent *syscalls_table(enum sc_abi abi, size_t *n);
+
+/* The watched entry for `nr` of the ABI with AUDIT_ARCH value `arch`, or NULL. */
+const struct sysent *syscalls_lookup(uint32_t arch, uint64_t nr);
+
+/* Set the manifest handlers record into (owned by the caller). */
+void syscalls_init(struct manifest *m);
+
+/* Run the entry handler of a watched syscall; returns whether the exit is wanted. */
+bool syscalls_entry(struct proc *p, const struct sysent *se, const uint64_t *args);
+
+/* Record the result of the pending syscall of `p` (rval < 0 with is_error: -errno). */
+void syscalls_exit(struct proc *p, int64_t rval, bool is_error);
+
+/*
+ * A successful exec replaced the image of `p` (PTRACE_EVENT_EXEC, already
+ * moved to its new tid): record the binary, argv, environment and the
+ * objects mapped at start.
+ */
+void syscalls_exec_done(struct proc *p);
+
+#endif

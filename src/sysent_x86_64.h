@@ -1,0 +1,10 @@
+/* Watched syscalls of the x86_64 ABI: [nr] = { nargs, family, handler, name }. */
+[2]   = { 3, SC_OPEN,  SEN(open),     "open" },
+[9]   = { 6, SC_MMAP,  SEN(mmap),     "mmap" },
+[59]  = { 3, SC_EXEC,  SEN(execve),   "execve" },
+[80]  = { 1, SC_CHDIR, SEN(chdir),    "chdir" },
+[81]  = { 1, SC_CHDIR, SEN(fchdir),   "fchdir" },
+[85]  = { 2, SC_OPEN,  SEN(creat),    "creat" },
+[257] = { 4, SC_OPEN,  SEN(openat),   "openat" },
+[322] = { 5, SC_EXEC,  SEN(execveat), "execveat" },
+[437] = { 4, SC_OPEN,  SEN(openat2),  "openat2" },

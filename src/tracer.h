@@ -1,0 +1,40 @@
+/*
+ * tracer.c: launching the command under ptrace (fork, seccomp, exec), the
+ * wait loop next_event()/dispatch_event(), ptrace options, group-stops,
+ * signal delivery and exit status.
+ */
+#ifndef FP_TRACER_H
+#define FP_TRACER_H
+
+#include <stdbool.h>
+
+#include "manifest.h"
+
+struct tracer_opts {
+	bool seccomp;       /* false: stop on every syscall (PTRACE_SYSCALL) */
+	char *const *argv;  /* the command, NULL-terminated */
+};
+
+enum tracer_start {
+	START_OK,
+	START_NOT_FOUND,    /* the command was not found (execvp: ENOENT) */
+	START_CANNOT_EXEC,  /* found but not executable; see start_errno */
+};
+
+struct trace_result {
+	enum tracer_start start;
+	int start_errno;
+	struct mf_exit exit;  /* of the command (the first process) */
+	bool complete;        /* false when the trace was cut short */
+	int interrupted_by;   /* the signal that cut it short, or 0 */
+};
+
+/*
+ * Run opts->argv under the tracer until every process of its tree has
+ * exited, recording into `m`. Setup failures (fork, ptrace refused, kernel
+ * without PTRACE_GET_SYSCALL_INFO) die with EXIT_INTERNAL; everything the
+ * tracees cause is recorded as warnings in `m`.
+ */
+void tracer_run(const struct tracer_opts *opts, struct manifest *m, struct trace_result *res);
+
+#endif

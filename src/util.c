@@ -1,0 +1,211 @@
+#include "config.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+
+const char *program_name = "fingerprint";
+int verbosity = 1;
+
+static void vmessage(const char *fmt, va_list ap, int err)
+{
+	fprintf(stderr, "%s: ", program_name);
+	vfprintf(stderr, fmt, ap);
+	if (err)
+		fprintf(stderr, ": %s", strerror(err));
+	fputc('\n', stderr);
+}
+
+void die(int status, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmessage(fmt, ap, 0);
+	va_end(ap);
+	exit(status);
+}
+
+void die_errno(int status, const char *fmt, ...)
+{
+	int err = errno;
+	va_list ap;
+	va_start(ap, fmt);
+	vmessage(fmt, ap, err);
+	va_end(ap);
+	exit(status);
+}
+
+void warn(const char *fmt, ...)
+{
+	va_list ap;
+	if (verbosity < 1)
+		return;
+	va_start(ap, fmt);
+	vmessage(fmt, ap, 0);
+	va_end(ap);
+}
+
+void info(const char *fmt, ...)
+{
+	va_list ap;
+	if (verbosity < 2)
+		return;
+	va_start(ap, fmt);
+	vmessage(fmt, ap, 0);
+	va_end(ap);
+}
+
+static void *checked(void *p)
+{
+	if (p == NULL)
+		die(EXIT_INTERNAL, "out of memory");
+	return p;
+}
+
+void *xmalloc(size_t n) { return checked(malloc(n ? n : 1)); }
+void *xcalloc(size_t n, size_t size) { return checked(calloc(n ? n : 1, size ? size : 1)); }
+void *xrealloc(void *p, size_t n) { return checked(realloc(p, n ? n : 1)); }
+char *xstrdup(const char *s) { return checked(strdup(s)); }
+char *xstrndup(const char *s, size_t n) { return checked(strndup(s, n)); }
+
+void xgrow(void *p, size_t *cap, size_t need, size_t size)
+{
+	void **arr = p;
+	size_t c = *cap;
+	if (need <= c)
+		return;
+	if (c < 8)
+		c = 8;
+	while (c < need) {
+		if (c > SIZE_MAX / 2 / size)
+			die(EXIT_INTERNAL, "out of memory");
+		c *= 2;
+	}
+	*arr = xrealloc(*arr, c * size);
+	*cap = c;
+}
+
+void buf_append(struct buf *b, const void *data, size_t n)
+{
+	xgrow(&b->data, &b->cap, b->len + n + 1, 1);
+	memcpy(b->data + b->len, data, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+void buf_free(struct buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+ssize_t buf_read_file(struct buf *b, const char *path)
+{
+	autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	b->len = 0;
+	xgrow(&b->data, &b->cap, 4096, 1);
+	for (;;) {
+		if (b->cap - b->len < 2)
+			xgrow(&b->data, &b->cap, b->cap * 2, 1);
+		ssize_t r = read(fd, b->data + b->len, b->cap - b->len - 1);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (r == 0)
+			break;
+		b->len += r;
+	}
+	b->data[b->len] = '\0';
+	return b->len;
+}
+
+uint32_t mem_hash(const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	uint32_t h = 2166136261u;
+	while (n--)
+		h = (h ^ *s++) * 16777619u;
+	return h;
+}
+
+static size_t map_find(const struct map *m, const void *key, size_t len, uint32_t h)
+{
+	size_t mask = m->cap - 1, i = h & mask;
+	while (m->keys[i] && (m->hashes[i] != h || m->lens[i] != len || memcmp(m->keys[i], key, len) != 0))
+		i = (i + 1) & mask;
+	return i;
+}
+
+void *map_get(const struct map *m, const void *key, size_t len)
+{
+	if (m->size == 0)
+		return NULL;
+	size_t i = map_find(m, key, len, mem_hash(key, len));
+	return m->keys[i] ? m->vals[i] : NULL;
+}
+
+static void map_rehash(struct map *m, size_t cap)
+{
+	struct map n = {
+		.keys = xcalloc(cap, sizeof(*n.keys)),
+		.lens = xcalloc(cap, sizeof(*n.lens)),
+		.vals = xcalloc(cap, sizeof(*n.vals)),
+		.hashes = xcalloc(cap, sizeof(*n.hashes)),
+		.size = m->size,
+		.cap = cap,
+	};
+	MAP_FOREACH(m, i) {
+		size_t j = map_find(&n, m->keys[i], m->lens[i], m->hashes[i]);
+		n.keys[j] = m->keys[i];
+		n.lens[j] = m->lens[i];
+		n.vals[j] = m->vals[i];
+		n.hashes[j] = m->hashes[i];
+	}
+	map_free(m);
+	*m = n;
+}
+
+void **map_slot(struct map *m, const void *key, size_t len, const char ***key_out)
+{
+	if ((m->size + 1) * 4 >= m->cap * 3)
+		map_rehash(m, m->cap ? m->cap * 2 : 16);
+	uint32_t h = mem_hash(key, len);
+	size_t i = map_find(m, key, len, h);
+	if (!m->keys[i]) {
+		m->keys[i] = key;
+		m->lens[i] = len;
+		m->hashes[i] = h;
+		m->vals[i] = NULL;
+		m->size++;
+		if (key_out)
+			*key_out = &m->keys[i];
+	}
+	return &m->vals[i];
+}
+
+void map_free(struct map *m)
+{
+	free(m->keys);
+	free(m->lens);
+	free(m->vals);
+	free(m->hashes);
+	memset(m, 0, sizeof(*m));
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void str_sort(const char **v, size_t n)
+{
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_str);
+}

@@ -1,0 +1,91 @@
+/* util.c: error helpers, checked allocation, growable arrays, string hash map. */
+#ifndef FP_UTIL_H
+#define FP_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Exit codes of fingerprint itself (the traced command's own status passes through). */
+enum {
+	EXIT_USAGE = 2,        /* bad command line */
+	EXIT_INTERNAL = 125,   /* fingerprint failed (cannot write the manifest, ptrace refused) */
+	EXIT_CANNOT_EXEC = 126,
+	EXIT_NOT_FOUND = 127,
+};
+
+extern const char *program_name;
+extern int verbosity; /* 0 quiet, 1 normal, 2 verbose */
+
+#define FP_PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+_Noreturn void die(int status, const char *fmt, ...) FP_PRINTF(2, 3);
+_Noreturn void die_errno(int status, const char *fmt, ...) FP_PRINTF(2, 3);
+void warn(const char *fmt, ...) FP_PRINTF(1, 2);
+void info(const char *fmt, ...) FP_PRINTF(1, 2); /* only with -v */
+
+/* Checked allocation: these never return NULL (they die with EXIT_INTERNAL). */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+/* Grow *p (an array of *cap elements of `size` bytes) to hold at least `need`. */
+void xgrow(void *p, size_t *cap, size_t need, size_t size);
+
+static inline void freep(void *p) { free(*(void **)p); }
+static inline void closep(int *fd) { if (*fd >= 0) close(*fd); }
+#define autofree __attribute__((cleanup(freep)))
+#define autoclose __attribute__((cleanup(closep)))
+static inline void *steal_pointer(void *pp)
+{
+	void **p = pp, *v = *p;
+	*p = NULL;
+	return v;
+}
+
+/* A growable byte buffer; `data` is always NUL-terminated. */
+struct buf {
+	char *data;
+	size_t len, cap;
+};
+void buf_append(struct buf *b, const void *data, size_t n);
+void buf_free(struct buf *b);
+/*
+ * Read the whole file at `path` into `b` (replacing its contents).
+ * Returns the length, or -errno.
+ */
+ssize_t buf_read_file(struct buf *b, const char *path);
+
+/*
+ * A byte-string -> pointer hash map (open addressing, linear probing).
+ * Keys are not copied: a key inserted must stay valid as long as the map.
+ */
+struct map {
+	const char **keys;
+	size_t *lens;
+	void **vals;
+	uint32_t *hashes;
+	size_t size, cap;
+};
+uint32_t mem_hash(const void *p, size_t n);
+/* Returns the value stored for the key, or NULL. */
+void *map_get(const struct map *m, const void *key, size_t len);
+/*
+ * Returns the address of the key's value slot. When the key is absent it is
+ * inserted with a NULL value and *key_out (if not NULL) points to the stored
+ * key; the caller must then store a stable key there if `key` is temporary.
+ */
+void **map_slot(struct map *m, const void *key, size_t len, const char ***key_out);
+void map_free(struct map *m);
+static inline void *strmap_get(const struct map *m, const char *s) { return map_get(m, s, strlen(s)); }
+#define MAP_FOREACH(m, i) for (size_t i = 0; i < (m)->cap; i++) if ((m)->keys[i])
+
+/* Sort an array of C strings in place, strcmp order. */
+void str_sort(const char **v, size_t n);
+
+#endif
