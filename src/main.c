@@ -79,7 +79,11 @@ int main(int argc, char **argv)
 		errno = -r;
 		die_errno(EXIT_INTERNAL, "cannot write the manifest to '%s'", cli.output);
 	}
-	info("manifest written to %s", cli.output);
+	if (verbosity >= 1)
+		fprintf(stderr, "%s: %s: %zu binaries, %zu libraries, %zu files, %zu missing, %zu processes%s\n",
+			program_name, strcmp(cli.output, "-") ? cli.output : "(stdout)", m->n_binaries,
+			m->n_libraries, m->n_files, m->n_missing, m->nprocs,
+			res.complete ? "" : " (incomplete)");
 	manifest_free(m);
 
 	if (res.interrupted_by)

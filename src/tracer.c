@@ -92,12 +92,26 @@ static pid_t tgid_of(pid_t tid)
 	return t ? (pid_t)strtol(t + 6, NULL, 10) : -EINVAL;
 }
 
-/* The process record of a new thread group. */
-static void start_group(struct proc *p, pid_t ppid)
+static void inherit_record(struct mf_process *rec, const struct tgroup *parent)
 {
-	p->tg->rec = manifest_add_process(mf, p->tg->tgid, ppid);
-	p->tg->rec->threads = 1;
-	p->tg->rec->binary = p->tg->binary;
+	const struct mf_process *prec = parent->rec;
+	if (!rec->argv && prec->argv) {
+		rec->argv = xmalloc(prec->argv_len + 1);
+		memcpy(rec->argv, prec->argv, prec->argv_len + 1);
+		rec->argv_len = prec->argv_len;
+	}
+	if (!rec->cwd && (parent->cwd || prec->cwd))
+		rec->cwd = xstrdup(parent->cwd ? parent->cwd : prec->cwd);
+}
+
+/* The process record of a new thread group; a forked child starts as a copy of its parent. */
+static void start_group(struct proc *p, pid_t ppid, const struct tgroup *parent)
+{
+	struct mf_process *rec = p->tg->rec = manifest_add_process(mf, p->tg->tgid, ppid);
+	rec->threads = 1;
+	rec->binary = p->tg->binary;
+	if (parent)
+		inherit_record(rec, parent);
 }
 
 /*
@@ -114,7 +128,7 @@ static struct proc *adopt(pid_t tid)
 		return p;
 	}
 	struct proc *p = proc_new(tid, NULL, NULL);
-	start_group(p, 0);
+	start_group(p, 0, NULL);
 	return p;
 }
 
@@ -245,7 +259,7 @@ static void on_new_child(struct event *ev)
 			parent->tg->rec->threads++;
 		} else if (!child) {
 			child = proc_new(tid, NULL, parent->tg);
-			start_group(child, parent->tg->tgid);
+			start_group(child, parent->tg->tgid, parent->tg);
 		} else if (child->tg != parent->tg) {
 			/* Adopted before this event: now we know its parent. */
 			child->tg->rec->ppid = parent->tg->tgid;
@@ -255,6 +269,7 @@ static void on_new_child(struct event *ev)
 			}
 			if (!child->tg->cwd)
 				tgroup_set_cwd(child->tg, parent->tg->cwd);
+			inherit_record(child->tg->rec, parent->tg);
 		}
 	}
 	resume(parent, ev->tid, 0);
@@ -474,7 +489,7 @@ void tracer_run(const struct tracer_opts *o, struct manifest *m, struct trace_re
 	install_signal_handlers();
 	struct proc *p = proc_new(first_pid, NULL, NULL);
 	p->flags |= PROC_STARTUP;
-	start_group(p, getpid());
+	start_group(p, getpid(), NULL);
 
 	while (dispatch_event(next_event()))
 		;
