@@ -49,6 +49,8 @@ static int push_path(char *out, size_t outsz, size_t *len, const char *p)
 
 int path_resolve(char *out, size_t outsz, const char *base, const char *path)
 {
+	/* Work in a buffer of its own: ".." may shorten a long intermediate to fit `out`. */
+	char work[2 * PATH_MAX + 2];
 	size_t len = 1;
 	int r;
 
@@ -56,14 +58,15 @@ int path_resolve(char *out, size_t outsz, const char *base, const char *path)
 		return -EINVAL;
 	if (path[0] != '/' && (base == NULL || base[0] != '/'))
 		return -EINVAL;
-	if (outsz < 2)
+	work[0] = '/';
+	work[1] = '\0';
+	if (path[0] != '/' && (r = push_path(work, sizeof(work), &len, base)) < 0)
+		return r;
+	if ((r = push_path(work, sizeof(work), &len, path)) < 0)
+		return r;
+	if (len + 1 > outsz)
 		return -ENAMETOOLONG;
-	out[0] = '/';
-	out[1] = '\0';
-	if (path[0] != '/' && (r = push_path(out, outsz, &len, base)) < 0)
-		return r;
-	if ((r = push_path(out, outsz, &len, path)) < 0)
-		return r;
+	memcpy(out, work, len + 1);
 	return (int)len;
 }
 

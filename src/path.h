@@ -12,7 +12,8 @@
  * `base` must be absolute when `path` is relative; it is ignored otherwise.
  * Writes into `out` (of `outsz` bytes, NUL-terminated).
  * Returns the length written, -EINVAL when `path` is empty or relative with no
- * absolute base, or -ENAMETOOLONG when the result does not fit.
+ * absolute base, or -ENAMETOOLONG when the result does not fit (or the
+ * joined input exceeds 2 * PATH_MAX).
  */
 int path_resolve(char *out, size_t outsz, const char *base, const char *path);
 
