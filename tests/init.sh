@@ -1,0 +1,175 @@
+# tests/init.sh: sourced by every tests/*.test (POSIX sh).
+#
+# Gives a test:
+#   $me        the test's name (file name without .test)
+#   $tmp       a fresh, physical (symlink-free) temporary directory, removed on exit
+#   $manifest  where fp_run writes the manifest ($tmp/deps.json unless changed)
+#   $FIXTURES  the built fixtures directory (physical path)
+#   fp_run CMD...      run "$FINGERPRINT" -q -o "$manifest" -- CMD..., under a
+#                      timeout; its exit status goes to $fp_status (fp_run
+#                      itself returns 0). A timeout is a failure.
+#   fail MSG / skip MSG / hard_error MSG   exit 1 / 77 / 99 with MSG on stderr
+#   require CMD...     skip when a command is missing
+#   expect_status N    fail unless $fp_status is N
+#   jq_assert FILTER FILE MSG [SHOW]
+#                      jq -e FILTER FILE must be true; else fail with MSG and
+#                      print SHOW (a jq filter; default a summary) of FILE.
+#                      FILTER can use $tmp, $fixtures, $srcdir and the helpers
+#                      in $fp_jq_defs (has_bin, file, has_missing, ...).
+#   check_manifest FILE  the invariants every manifest must satisfy
+#
+# Environment (from AM_TESTS_ENVIRONMENT): FINGERPRINT, abs_top_srcdir,
+# abs_top_builddir, FIXTURES. Exit codes: 0 pass, 1 fail, 77 skip, 99 harness.
+
+me=${0##*/}
+me=${me%.test}
+
+fail() { printf '%s: FAIL: %s\n' "$me" "$*" >&2; exit 1; }
+skip() { printf '%s: SKIP: %s\n' "$me" "$*" >&2; exit 77; }
+hard_error() { printf '%s: HARNESS ERROR: %s\n' "$me" "$*" >&2; exit 99; }
+
+for v in FINGERPRINT abs_top_srcdir abs_top_builddir FIXTURES; do
+	eval "test -n \"\${$v:-}\"" || hard_error "$v is not set (run through make check)"
+done
+
+require() {
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || skip "required command '$c' not found"
+	done
+}
+
+require jq
+test -x "$FINGERPRINT" || hard_error "$FINGERPRINT is not built"
+FIXTURES=$(cd "$FIXTURES" 2>/dev/null && pwd -P) || hard_error "no fixtures directory"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/fp-$me.XXXXXX") || hard_error "mktemp failed"
+tmp=$(cd "$tmp" && pwd -P) || hard_error "cannot enter $tmp"
+trap 'st=$?; chmod -R u+rwx "$tmp" 2>/dev/null; rm -rf "$tmp"; exit $st' EXIT
+trap 'exit 99' HUP INT TERM
+manifest=$tmp/deps.json
+
+# A hang is a failure, not a stuck test suite.
+fp_timeout=${FP_TIMEOUT:-60}
+if command -v timeout >/dev/null 2>&1; then
+	fp_timeout_cmd="timeout -k 5 $fp_timeout"
+else
+	fp_timeout_cmd=
+fi
+
+fp_run() {
+	fp_status=0
+	$fp_timeout_cmd "$FINGERPRINT" -q -o "$manifest" -- "$@" || fp_status=$?
+	if test -n "$fp_timeout_cmd" && test "$fp_status" = 124; then
+		fail "fingerprint did not finish within ${fp_timeout}s: fingerprint -q -o $manifest -- $*"
+	fi
+	return 0
+}
+
+# Like fp_run but with extra fingerprint options: fp_run_opts "OPTS" CMD...
+fp_run_opts() {
+	fp_opts=$1
+	shift
+	fp_status=0
+	# shellcheck disable=SC2086
+	$fp_timeout_cmd "$FINGERPRINT" -q $fp_opts -o "$manifest" -- "$@" || fp_status=$?
+	if test -n "$fp_timeout_cmd" && test "$fp_status" = 124; then
+		fail "fingerprint did not finish within ${fp_timeout}s: fingerprint -q $fp_opts -o $manifest -- $*"
+	fi
+	return 0
+}
+
+expect_status() {
+	test "$fp_status" = "$1" ||
+		fail "fingerprint exited $fp_status, expected $1${2:+ ($2)}"
+}
+
+# jq helpers prepended to every jq_assert filter.
+fp_jq_defs='
+def paths_of(s): [s[]? | .path];
+def has_bin($p): any(.binaries[]?; .path == $p);
+def has_bin_re($re): any(.binaries[]?; (.path | test($re)) or ((.target // "") | test($re)));
+def bin($p): first(.binaries[]? | select(.path == $p));
+def has_lib_re($re): any(.libraries[]?; .path | test($re));
+def lib_re($re): first(.libraries[]? | select(.path | test($re)));
+def has_file($p): any(.files[]?; .path == $p);
+def file($p): first(.files[]? | select(.path == $p));
+def has_missing($p): any(.missing[]?; .path == $p);
+def procs_of($p): [.processes[]? | select(.binary == $p)];
+def writes: (.access == "write" or .access == "read-write");
+def reads: (.access == "read" or .access == "read-write");
+'
+
+fp_jq_summary='{
+  run: .run,
+  binaries: [.binaries[]? | "\(.path)\(if .target then " -> \(.target)" else "" end) x\(.exec_count)"],
+  libraries: [.libraries[]? | "\(.path) <- \(.loaded_by | join(" "))"],
+  files: [.files[]? | "\(.path) \(.access)\(if .created then " created" else "" end)\(if .type then " " + .type else "" end) <- \([.opened_by[]?.binary] | join(" "))"],
+  missing: [.missing[]? | "\(.path) <- \(.probed_by | join(" "))"],
+  processes: [.processes[]? | "pid \(.pid) ppid \(.ppid) \(.binary) cwd \(.cwd) threads \(.threads) exit \(.exit | tojson) argv \(.argv | tojson)"]
+}'
+
+fp_jq() {
+	jq --arg tmp "$tmp" --arg fixtures "$FIXTURES" --arg srcdir "$abs_top_srcdir" "$@"
+}
+
+show_manifest() {
+	fp_jq "$fp_jq_defs ${2:-$fp_jq_summary}" "$1" 2>&1 | head -n 200 >&2
+}
+
+jq_assert() {
+	ja_filter=$1 ja_file=$2 ja_msg=$3 ja_show=${4:-}
+	test -f "$ja_file" || fail "$ja_msg (and there is no manifest $ja_file)"
+	if ! fp_jq -e "$fp_jq_defs $ja_filter" "$ja_file" >/dev/null 2>"$tmp/jq.err"; then
+		printf '%s: FAIL: %s\n  jq filter: %s\n' "$me" "$ja_msg" "$ja_filter" >&2
+		sed 's/^/  jq: /' "$tmp/jq.err" >&2
+		printf '  manifest %s:\n' "$ja_file" >&2
+		show_manifest "$ja_file" "$ja_show"
+		exit 1
+	fi
+}
+
+# Invariants from the manifest specification that hold for every run.
+check_manifest() {
+	cm=$1
+	test -s "$cm" || fail "no manifest at $cm"
+	jq -e . "$cm" >/dev/null 2>&1 || fail "manifest $cm is not valid JSON"
+	jq_assert '.schema == "fingerprint/1"' "$cm" 'schema is not fingerprint/1' '.schema'
+	jq_assert '.tool == {"name": "fingerprint", "version": "0.1.0"}' "$cm" 'bad tool object' '.tool'
+	jq_assert '(.run.command | type == "array" and length > 0 and all(type == "string"))
+		and (.run.cwd | type == "string" and startswith("/"))
+		and (.run.exit | type == "object" and (has("status") or has("signal")))
+		and (.run.complete | type == "boolean")
+		and (.run.seccomp | type == "boolean")' "$cm" 'run section incomplete' '.run'
+	jq_assert 'all(.binaries, .libraries, .files, .missing, .processes; type == "array")
+		and all(.env, .cmdlines; type == "object")' "$cm" 'a top-level section is missing or has the wrong type' 'keys'
+	jq_assert 'all(.binaries, .libraries, .files, .missing; [.[].path] as $p | $p == ($p | unique))' "$cm" \
+		'binaries/libraries/files/missing must be sorted by path without duplicates'
+	jq_assert 'def normal: type == "string" and startswith("/")
+			and (test("//|/\\./|/\\.\\./|/\\.\\.?$") | not)
+			and (. == "/" or (endswith("/") | not));
+		all((.binaries, .libraries, .files, .missing)[]; .path | normal)
+		and all(.binaries[]; (.target // "/") | normal)' "$cm" \
+		'every path must be absolute and lexically normalised'
+	jq_assert 'all(.binaries[]; (.exec_count | type == "number") and .exec_count >= 1)' "$cm" \
+		'every binary needs exec_count >= 1'
+	jq_assert '[.binaries[].path] as $b
+		| all(.libraries[]; (.loaded_by | length > 0) and .loaded_by == (.loaded_by | unique)
+			and all(.loaded_by[]; . as $x | $b | index([$x]) != null))' "$cm" \
+		'libraries[].loaded_by must be sorted, non-empty binary paths'
+	jq_assert 'all(.files[]; .access == "read" or .access == "write" or .access == "read-write")' "$cm" \
+		'files[].access must be read, write or read-write'
+	jq_assert 'all(.files[]; (.type // "directory") | IN("directory", "fifo", "char-device", "block-device", "socket", "gone"))' "$cm" \
+		'files[].type has an unknown value'
+	jq_assert '([.binaries[] | .path, (.target // empty)] + [.libraries[].path]) as $code
+		| [.files[].path | select(. as $f | $code | index([$f]) != null)] == []' "$cm" \
+		'a binary or library is repeated in files'
+	jq_assert 'all(.env | to_entries[]; (.value | type == "array") and .value == (.value | unique)
+			and all(.value[]; type == "string" and test("=")))' "$cm" \
+		'env values must be sorted arrays of NAME=value'
+	jq_assert 'all(.cmdlines | to_entries[]; (.value | type == "array") and .value == (.value | unique)
+			and all(.value[]; type == "array" and all(.[]; type == "string")))' "$cm" \
+		'cmdlines values must be sorted arrays of argv arrays'
+	jq_assert 'all(.processes[]; (.pid | type == "number") and (.ppid | type == "number")
+			and (.argv | type == "array" or type == "null") and (.threads | type == "number" and . >= 1))' "$cm" \
+		'processes[] entries incomplete'
+}

@@ -1,0 +1,60 @@
+# Test suite: owned by tests/. Appended to the top-level Makefile.am.
+
+# Fixtures: small programs that each do one thing under the tracer.
+check_PROGRAMS += \
+	tests/fixtures/fileops \
+	tests/fixtures/threads8 \
+	tests/fixtures/exec_thread \
+	tests/fixtures/vfork_exec \
+	tests/fixtures/sigstop_self \
+	tests/fixtures/clone3_child \
+	tests/fixtures/spawn
+tests_fixtures_threads8_LDADD = -lpthread
+tests_fixtures_exec_thread_LDADD = -lpthread
+
+# Unit tests of the pure modules, linked against the internal library.
+check_PROGRAMS += tests/unit/test_path tests/unit/test_maps tests/unit/test_secret
+tests_unit_test_path_LDADD = $(FP_LIBS)
+tests_unit_test_maps_LDADD = $(FP_LIBS)
+tests_unit_test_secret_LDADD = $(FP_LIBS)
+TESTS += tests/unit/test_path tests/unit/test_maps tests/unit/test_secret
+
+# Shell tests: run src/fingerprint and assert on the manifest with jq.
+FP_SHELL_TESTS = \
+	tests/single.test \
+	tests/pipeline.test \
+	tests/make-project.test \
+	tests/threads.test \
+	tests/exec-thread.test \
+	tests/vfork.test \
+	tests/sigstop.test \
+	tests/openat.test \
+	tests/missing.test \
+	tests/exit-status.test \
+	tests/not-found.test \
+	tests/seccomp.test \
+	tests/python-ctypes.test \
+	tests/mpi.test \
+	tests/secrets.test \
+	tests/m32.test \
+	tests/cli.test \
+	tests/clone3.test \
+	tests/deterministic.test \
+	tests/atomic.test
+TESTS += $(FP_SHELL_TESTS)
+
+EXTRA_DIST += \
+	tests/init.sh \
+	$(FP_SHELL_TESTS) \
+	tests/fixtures/mpi_hello.c \
+	tests/fixtures/open32.c \
+	samples/project/Makefile \
+	samples/project/main.c \
+	samples/project/strbuf.c \
+	samples/project/words.c \
+	samples/project/table.c \
+	samples/project/stats.c \
+	samples/project/report.c \
+	samples/project/strbuf.h \
+	samples/project/table.h \
+	samples/project/wordstat.h
