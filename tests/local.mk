@@ -40,7 +40,9 @@ FP_SHELL_TESTS = \
 	tests/cli.test \
 	tests/clone3.test \
 	tests/deterministic.test \
-	tests/atomic.test
+	tests/atomic.test \
+	tests/symlinks.test \
+	tests/signals.test
 TESTS += $(FP_SHELL_TESTS)
 
 EXTRA_DIST += \
