@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "enrich.h"
 #include "util.h"
 
 static void usage(FILE *f)
@@ -19,6 +20,8 @@ static void usage(FILE *f)
 		"                      '-' writes it to standard output\n"
 		"      --no-seccomp    stop on every syscall instead of filtering with\n"
 		"                      seccomp-bpf (slower; same manifest)\n"
+		"      --hash=WHAT     sha256 of: all (binaries, libraries and files read;\n"
+		"                      the default), elf (binaries and libraries), none\n"
 		"      --keep-secrets  keep environment values whose names look secret\n"
 		"                      (TOKEN, SECRET, PASSWORD, ...) instead of redacting them\n"
 		"  -q, --quiet         print only errors\n"
@@ -43,7 +46,7 @@ static void version(void)
 	       PACKAGE_NAME, PACKAGE_VERSION);
 }
 
-enum { OPT_NO_SECCOMP = 256, OPT_KEEP_SECRETS };
+enum { OPT_NO_SECCOMP = 256, OPT_KEEP_SECRETS, OPT_HASH };
 
 static _Noreturn void bad_usage(const char *fmt, const char *arg)
 {
@@ -59,6 +62,7 @@ void cli_parse(int argc, char **argv, struct cli_opts *o)
 		{ "output", required_argument, NULL, 'o' },
 		{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
 		{ "keep-secrets", no_argument, NULL, OPT_KEEP_SECRETS },
+		{ "hash", required_argument, NULL, OPT_HASH },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -70,6 +74,7 @@ void cli_parse(int argc, char **argv, struct cli_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->output = "fingerprint.json";
 	o->seccomp = true;
+	o->hash_mode = HASH_ALL;
 	opterr = 0;
 	/* '+': stop at the first non-option, which starts the command. */
 	while ((c = getopt_long(argc, argv, "+:o:qvhV", longopts, NULL)) != -1) {
@@ -81,6 +86,16 @@ void cli_parse(int argc, char **argv, struct cli_opts *o)
 			break;
 		case OPT_NO_SECCOMP: o->seccomp = false; break;
 		case OPT_KEEP_SECRETS: o->keep_secrets = true; break;
+		case OPT_HASH:
+			if (strcmp(optarg, "all") == 0)
+				o->hash_mode = HASH_ALL;
+			else if (strcmp(optarg, "elf") == 0)
+				o->hash_mode = HASH_ELF;
+			else if (strcmp(optarg, "none") == 0)
+				o->hash_mode = HASH_NONE;
+			else
+				bad_usage("invalid --hash value '%s' (all, elf or none)", optarg);
+			break;
 		case 'q': verbosity = 0; break;
 		case 'v': verbosity = 2; break;
 		case 'h': usage(stdout); exit(0);

@@ -8,6 +8,7 @@ struct cli_opts {
 	const char *output;   /* "-" for standard output */
 	bool seccomp;
 	bool keep_secrets;
+	int hash_mode;        /* enum hash_mode */
 	char **command;       /* NULL-terminated, never empty */
 };
 

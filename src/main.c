@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "enrich.h"
 #include "manifest.h"
 #include "manifest_json.h"
 #include "tracer.h"
@@ -53,6 +54,7 @@ int main(int argc, char **argv)
 
 	struct manifest *m = manifest_new();
 	m->keep_secrets = cli.keep_secrets;
+	m->traced = true;
 	topts.seccomp = cli.seccomp;
 	topts.argv = cli.command;
 
@@ -74,6 +76,7 @@ int main(int argc, char **argv)
 	run.complete = res.complete;
 	run.seccomp = cli.seccomp;
 	manifest_finalize(m);
+	enrich_manifest(m, (enum hash_mode)cli.hash_mode, &run.start);
 	r = manifest_json_write(&out, m, &run);
 	if (r < 0) {
 		errno = -r;

@@ -1,5 +1,6 @@
 #include "config.h"
 #include "manifest.h"
+#include "elfinfo.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -14,12 +15,24 @@ struct manifest *manifest_new(void)
 	return xcalloc(1, sizeof(struct manifest));
 }
 
+static void facts_free(struct mf_facts *f)
+{
+	if (f->elf) {
+		elfinfo_free(f->elf);
+		free(f->elf);
+	}
+	free(f->elf_error);
+	free(f->script_interp);
+	free(f->script_args);
+	free(f->sha256);
+}
+
 static void strset_free(struct strset *s)
 {
 	free(s->v);
 }
 
-static void strset_add(struct strset *s, const char *interned)
+void strset_add(struct strset *s, const char *interned)
 {
 	for (size_t i = 0; i < s->n; i++)
 		if (s->v[i] == interned)
@@ -56,18 +69,24 @@ static void *entry_for(struct manifest *m, struct map *set, const char *path, si
 	return e;
 }
 
+struct mf_binary *manifest_binary(struct manifest *m, const char *path)
+{
+	return entry_for(m, &m->binaries, path, sizeof(struct mf_binary), NULL);
+}
+
 struct mf_binary *manifest_add_binary(struct manifest *m, const char *path)
 {
-	struct mf_binary *b = entry_for(m, &m->binaries, path, sizeof(*b), NULL);
+	struct mf_binary *b = manifest_binary(m, path);
 	b->exec_count++;
 	return b;
 }
 
-void manifest_add_library(struct manifest *m, const char *path, const char *binary)
+struct mf_library *manifest_add_library(struct manifest *m, const char *path, const char *binary)
 {
 	struct mf_library *l = entry_for(m, &m->libraries, path, sizeof(*l), NULL);
 	if (binary)
 		strset_add(&l->loaded_by, binary);
+	return l;
 }
 
 void manifest_add_file(struct manifest *m, const char *path, unsigned access, const char *binary)
@@ -78,11 +97,12 @@ void manifest_add_file(struct manifest *m, const char *path, unsigned access, co
 		strset_add(&f->opened_by, binary);
 }
 
-void manifest_add_missing(struct manifest *m, const char *path, const char *binary)
+struct mf_missing *manifest_add_missing(struct manifest *m, const char *path, const char *binary)
 {
 	struct mf_missing *p = entry_for(m, &m->missing, path, sizeof(*p), NULL);
 	if (binary)
 		strset_add(&p->probed_by, binary);
+	return p;
 }
 
 bool manifest_env_is_secret(const char *entry)
@@ -314,21 +334,25 @@ void manifest_free(struct manifest *m)
 		MAP_FOREACH(&b->cmdlines, j)
 			free((void *)b->cmdlines.keys[j]);
 		map_free(&b->cmdlines);
+		facts_free(&b->facts);
 		free(b);
 	}
 	MAP_FOREACH(&m->libraries, i) {
 		struct mf_library *l = m->libraries.vals[i];
 		strset_free(&l->loaded_by);
+		facts_free(&l->facts);
 		free(l);
 	}
 	MAP_FOREACH(&m->files, i) {
 		struct mf_file *f = m->files.vals[i];
 		strset_free(&f->opened_by);
+		free(f->sha256);
 		free(f);
 	}
 	MAP_FOREACH(&m->missing, i) {
 		struct mf_missing *p = m->missing.vals[i];
 		strset_free(&p->probed_by);
+		strset_free(&p->tried);
 		free(p);
 	}
 	map_free(&m->binaries);

@@ -26,9 +26,22 @@ struct strset {
 	size_t n, cap;
 };
 
+struct elfinfo;
+
+/* What enrich learns about a binary or library after the run. */
+struct mf_facts {
+	struct elfinfo *elf;   /* owned; NULL when not ELF or unreadable */
+	char *elf_error;       /* owned; why an ELF file could not be read */
+	char *script_interp;   /* owned; the #! interpreter of a script */
+	char *script_args;     /* owned; its argument string, or NULL */
+	char *sha256;          /* owned hex digest; NULL when not hashed */
+	bool hash_failed;      /* hashing was asked for but failed (written as null) */
+};
+
 struct mf_binary {
 	const char *path, *target;
 	unsigned long exec_count;
+	struct mf_facts facts;
 	struct map env;      /* interned "NAME=value" -> non-NULL */
 	struct map cmdlines; /* argv blob (NUL-separated, owned) -> non-NULL */
 };
@@ -36,17 +49,24 @@ struct mf_binary {
 struct mf_library {
 	const char *path, *target;
 	struct strset loaded_by;
+	struct mf_facts facts;
+	const char *how;        /* "needed", "dlopen" or "interp"; NULL when unknown */
+	const char *found_via;  /* scan: the loader rule that found it */
+	const char *found_dir;  /* scan: the directory it was found in */
 };
 
 struct mf_file {
 	const char *path, *target, *type;
 	unsigned access;
 	struct strset opened_by;
+	char *sha256;       /* owned hex digest; NULL when not hashed */
+	bool hash_failed;
 };
 
 struct mf_missing {
 	const char *path;
 	struct strset probed_by;
+	struct strset tried;    /* scan: the directories tried for an unresolved soname, in order */
 };
 
 /* How a process ended; `exited` false means it was still running when the trace ended. */
@@ -80,6 +100,7 @@ struct manifest {
 	struct mf_warning *warnings;
 	size_t nwarnings, warnings_cap;
 	bool keep_secrets;
+	bool traced;        /* a traced run (scan writes no env, cmdlines, processes) */
 
 	/* Filled by manifest_finalize(): sorted views, owned arrays of borrowed pointers. */
 	struct mf_binary **sorted_binaries;
@@ -98,9 +119,15 @@ const char *manifest_intern(struct manifest *m, const char *s);
 
 /* Count one successful exec of `path`; returns its entry (owned by the manifest). */
 struct mf_binary *manifest_add_binary(struct manifest *m, const char *path);
-void manifest_add_library(struct manifest *m, const char *path, const char *binary);
+/* The entry of `path` in binaries, created with exec_count 0 when absent (scan). */
+struct mf_binary *manifest_binary(struct manifest *m, const char *path);
+/* Returns the library's entry (owned by the manifest). */
+struct mf_library *manifest_add_library(struct manifest *m, const char *path, const char *binary);
 void manifest_add_file(struct manifest *m, const char *path, unsigned access, const char *binary);
-void manifest_add_missing(struct manifest *m, const char *path, const char *binary);
+/* Returns the missing entry (owned by the manifest). */
+struct mf_missing *manifest_add_missing(struct manifest *m, const char *path, const char *binary);
+/* Add an interned string to a set, once (order of first insertion kept). */
+void strset_add(struct strset *s, const char *interned);
 /* `blob` holds NUL-terminated strings back to back, `len` bytes in all. */
 void manifest_add_env(struct manifest *m, struct mf_binary *b, const char *blob, size_t len);
 void manifest_add_cmdline(struct manifest *m, struct mf_binary *b, const char *blob, size_t len);

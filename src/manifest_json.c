@@ -1,5 +1,6 @@
 #include "config.h"
 #include "manifest_json.h"
+#include "elfinfo.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -186,6 +187,52 @@ static cJSON *host_json(void)
 	return o;
 }
 
+static cJSON *strv_n_array(char *const *v, size_t n)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (size_t i = 0; i < n; i++)
+		cJSON_AddItemToArray(a, jstr(v[i]));
+	return a;
+}
+
+static cJSON *elf_json(const struct elfinfo *e)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "class", e->elfclass);
+	add_str(o, "machine", e->machine);
+	add_str(o, "type", elfinfo_type_name(e->type));
+	add_str(o, "interp", e->interp);
+	add_str(o, "soname", e->soname);
+	cJSON_AddItemToObject(o, "needed", strv_n_array(e->needed, e->n_needed));
+	add_str(o, "rpath", e->rpath);
+	add_str(o, "runpath", e->runpath);
+	add_str(o, "build_id", e->build_id);
+	cJSON *req = cJSON_AddObjectToObject(o, "requires_versions");
+	for (size_t i = 0; i < e->n_requires; i++)
+		cJSON_AddItemToObject(req, e->requires[i].file,
+				      strv_n_array(e->requires[i].versions, e->requires[i].n_versions));
+	cJSON_AddItemToObject(o, "provides_versions", strv_n_array(e->provides, e->n_provides));
+	cJSON_AddBoolToObject(o, "stripped", e->stripped);
+	return o;
+}
+
+/* The facts of a binary or library: "elf" (or "script"), and "sha256" when hashing was asked for. */
+static void add_facts(cJSON *o, const struct mf_facts *f)
+{
+	if (f->script_interp) {
+		cJSON *s = cJSON_AddObjectToObject(o, "script");
+		add_str(s, "interpreter", f->script_interp);
+		add_str(s, "args", f->script_args);
+	} else if (f->elf) {
+		cJSON_AddItemToObject(o, "elf", elf_json(f->elf));
+	} else if (f->elf_error) {
+		cJSON_AddNullToObject(o, "elf");
+		add_str(o, "elf_error", f->elf_error);
+	}
+	if (f->sha256 || f->hash_failed)
+		add_str(o, "sha256", f->sha256);
+}
+
 static cJSON *binaries_json(const struct manifest *m)
 {
 	cJSON *a = cJSON_CreateArray();
@@ -196,6 +243,7 @@ static cJSON *binaries_json(const struct manifest *m)
 		if (b->target)
 			add_str(o, "target", b->target);
 		cJSON_AddNumberToObject(o, "exec_count", (double)b->exec_count);
+		add_facts(o, &b->facts);
 		cJSON_AddItemToArray(a, o);
 	}
 	return a;
@@ -210,7 +258,14 @@ static cJSON *libraries_json(const struct manifest *m)
 		add_str(o, "path", l->path);
 		if (l->target)
 			add_str(o, "target", l->target);
+		if (l->how)
+			add_str(o, "how", l->how);
+		if (l->found_via) {
+			add_str(o, "found_via", l->found_via);
+			add_str(o, "found_dir", l->found_dir);
+		}
 		cJSON_AddItemToObject(o, "loaded_by", strset_array(&l->loaded_by));
+		add_facts(o, &l->facts);
 		cJSON_AddItemToArray(a, o);
 	}
 	return a;
@@ -230,6 +285,8 @@ static cJSON *files_json(const struct manifest *m)
 		add_str(o, "access", access_name(f->access));
 		if (f->access & ACCESS_CREATED)
 			cJSON_AddTrueToObject(o, "created");
+		if (f->sha256 || f->hash_failed)
+			add_str(o, "sha256", f->sha256);
 		const char **by = strset_sorted(&f->opened_by);
 		cJSON *ba = cJSON_AddArrayToObject(o, "opened_by");
 		for (size_t k = 0; k < f->opened_by.n; k++) {
@@ -251,6 +308,11 @@ static cJSON *missing_json(const struct manifest *m)
 		cJSON *o = cJSON_CreateObject();
 		add_str(o, "path", p->path);
 		cJSON_AddItemToObject(o, "probed_by", strset_array(&p->probed_by));
+		if (p->tried.n) {
+			cJSON *t = cJSON_AddArrayToObject(o, "tried");
+			for (size_t k = 0; k < p->tried.n; k++)
+				cJSON_AddItemToArray(t, jstr(p->tried.v[k]));
+		}
 		cJSON_AddItemToArray(a, o);
 	}
 	return a;

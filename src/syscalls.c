@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "elfinfo.h"
 #include "manifest.h"
 #include "maps.h"
 #include "path.h"
@@ -245,6 +246,26 @@ static bool same_file(const char *a, const char *b)
 	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+/*
+ * The kernel ran `exe` for an exec of `path`: a symlink, or a #! script
+ * whose interpreter (as its #! line names it) is exec'd too. When that
+ * interpreter is itself a script, or binfmt_misc ran something else, the
+ * program that really ran is recorded as well.
+ */
+static void record_interpreter(const char *path, const char *exe)
+{
+	char *interp, *args;
+	if (elfinfo_script(path, &interp, &args) == 0) {
+		manifest_add_binary(mf, interp);
+		if (!same_file(interp, exe))
+			manifest_add_binary(mf, exe);
+		free(interp);
+		free(args);
+	} else if (!same_file(path, exe)) {
+		manifest_add_binary(mf, exe);
+	}
+}
+
 static struct buf procbuf;
 
 void syscalls_exec_done(struct proc *p)
@@ -265,9 +286,8 @@ void syscalls_exec_done(struct proc *p)
 	struct mf_binary *b = manifest_add_binary(mf, path);
 	g->binary = b->path;
 	g->exe = ne > 0 ? manifest_intern(mf, exe) : NULL;
-	/* A #! script (or binfmt_misc): the kernel ran an interpreter. */
-	if (g->exe && strcmp(g->exe, b->path) != 0 && !same_file(g->exe, b->path))
-		manifest_add_binary(mf, g->exe);
+	if (g->exe && strcmp(g->exe, b->path) != 0)
+		record_interpreter(b->path, g->exe);
 
 	ssize_t n = proc_read_file(p->tid, "cmdline", &procbuf);
 	if (n >= 0) {

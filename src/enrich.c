@@ -1,0 +1,222 @@
+#include "config.h"
+#include "enrich.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "elfinfo.h"
+#include "hash.h"
+
+void enrich_facts(struct manifest *m, const char *path, struct mf_facts *f)
+{
+	char err[512];
+	struct elfinfo e;
+	int r = elfinfo_read(path, &e, err, sizeof(err));
+
+	if (r == 0) {
+		f->elf = xmalloc(sizeof(*f->elf));
+		*f->elf = e;
+		return;
+	}
+	if (r == -ENOEXEC && elfinfo_script(path, &f->script_interp, &f->script_args) == 0)
+		return;
+	if (r == -ENOEXEC)
+		snprintf(err, sizeof(err), "%s: neither ELF nor a #! script", path);
+	else if (r != -EINVAL)
+		snprintf(err, sizeof(err), "%s: %s", path, strerror(-r));
+	f->elf_error = xstrdup(err);
+	manifest_warn(m, "elf-unreadable", "%s", err);
+}
+
+static bool after(const struct timespec *t, const struct timespec *start)
+{
+	return t->tv_sec > start->tv_sec || (t->tv_sec == start->tv_sec && t->tv_nsec >= start->tv_nsec);
+}
+
+static bool written_by_run(const struct manifest *m, const char *path)
+{
+	const struct mf_file *f = strmap_get(&m->files, path);
+	return f && (f->access & (ACCESS_WRITE | ACCESS_CREATED));
+}
+
+/* Hash `path`; returns the owned digest, or NULL after counting a warning. */
+static char *hash_or_warn(struct manifest *m, const char *path, const struct timespec *run_start)
+{
+	char hex[HASH_HEX_LEN + 1];
+	struct stat st;
+	int r = hash_file(path, hex, &st);
+
+	if (r == 0 && run_start && after(&st.st_mtim, run_start) && !written_by_run(m, path)) {
+		manifest_warn(m, "changed-during-run", "%s was modified while the command ran: not hashed", path);
+		return NULL;
+	}
+	if (r == 0)
+		return xstrdup(hex);
+	if (r == -ENOENT)
+		manifest_warn(m, "vanished-before-hash", "%s no longer exists: not hashed", path);
+	else if (r == -EAGAIN)
+		manifest_warn(m, "changed-during-hash", "%s changed while it was hashed: not hashed", path);
+	else
+		manifest_warn(m, "unhashable", "%s: cannot hash: %s", path, strerror(-r));
+	return NULL;
+}
+
+void enrich_hash(struct manifest *m, const char *path, struct mf_facts *f, const struct timespec *run_start)
+{
+	f->sha256 = hash_or_warn(m, path, run_start);
+	f->hash_failed = f->sha256 == NULL;
+}
+
+/* The ELF facts that decide what a process of binary `b` loads: its own, or its interpreter's. */
+static const struct elfinfo *loader_elf(struct manifest *m, struct map *interps, const struct mf_binary *b)
+{
+	if (b->facts.elf || !b->facts.script_interp)
+		return b->facts.elf;
+	struct mf_facts *f = strmap_get(interps, b->facts.script_interp);
+	if (!f) {
+		f = xcalloc(1, sizeof(*f));
+		enrich_facts(m, b->facts.script_interp, f);
+		const char *key = manifest_intern(m, b->facts.script_interp);
+		*map_slot(interps, key, strlen(key), NULL) = f;
+	}
+	return f->elf;
+}
+
+static bool same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+static bool strset_has(const struct strset *s, const char *interned)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i] == interned)
+			return true;
+	return false;
+}
+
+/* The soname a library answers to: DT_SONAME, else its file name. */
+static const char *soname_of(const struct mf_library *l)
+{
+	if (l->facts.elf && l->facts.elf->soname)
+		return l->facts.elf->soname;
+	const char *slash = strrchr(l->path, '/');
+	return slash ? slash + 1 : l->path;
+}
+
+/*
+ * Mark the libraries in the DT_NEEDED closure of `elf`, among those that
+ * processes of `binary` loaded, as "needed". `bysoname` maps a soname to
+ * the array (NULL-terminated) of libraries answering to it.
+ */
+static void mark_needed(const struct map *bysoname, const char *binary, const struct elfinfo *elf)
+{
+	const struct elfinfo **queue = NULL;
+	size_t head = 0, n = 0, cap = 0;
+	struct map seen = { 0 };
+
+	xgrow(&queue, &cap, 1, sizeof(*queue));
+	queue[n++] = elf;
+	while (head < n) {
+		const struct elfinfo *e = queue[head++];
+		for (size_t i = 0; i < e->n_needed; i++) {
+			const char *so = e->needed[i];
+			if (map_get(&seen, so, strlen(so)))
+				continue;
+			*map_slot(&seen, so, strlen(so), NULL) = (void *)so;
+			struct mf_library **cands = strmap_get(bysoname, so);
+			for (; cands && *cands; cands++) {
+				struct mf_library *l = *cands;
+				if (!strset_has(&l->loaded_by, binary))
+					continue;
+				if (!l->how || strcmp(l->how, "dlopen") == 0)
+					l->how = "needed";
+				if (l->facts.elf) {
+					xgrow(&queue, &cap, n + 1, sizeof(*queue));
+					queue[n++] = l->facts.elf;
+				}
+			}
+		}
+	}
+	map_free(&seen);
+	free(queue);
+}
+
+static void classify_libraries(struct manifest *m)
+{
+	struct map bysoname = { 0 }, interps = { 0 };
+
+	for (size_t i = 0; i < m->n_libraries; i++) {
+		struct mf_library *l = m->sorted_libraries[i];
+		const char *so = soname_of(l);
+		void **slot = map_slot(&bysoname, so, strlen(so), NULL);
+		size_t k = 0;
+		struct mf_library **v = *slot;
+		while (v && v[k])
+			k++;
+		v = xrealloc(v, (k + 2) * sizeof(*v));
+		v[k] = l;
+		v[k + 1] = NULL;
+		*slot = v;
+	}
+	for (size_t i = 0; i < m->n_binaries; i++) {
+		struct mf_binary *b = m->sorted_binaries[i];
+		const struct elfinfo *e = loader_elf(m, &interps, b);
+		if (!e)
+			continue;
+		for (size_t k = 0; k < m->n_libraries; k++) {
+			struct mf_library *l = m->sorted_libraries[k];
+			if (e->interp && strset_has(&l->loaded_by, b->path) && same_file(e->interp, l->path))
+				l->how = "interp";
+		}
+		mark_needed(&bysoname, b->path, e);
+	}
+	for (size_t i = 0; i < m->n_libraries; i++) {
+		struct mf_library *l = m->sorted_libraries[i];
+		if (!l->how)
+			l->how = "dlopen";
+	}
+	MAP_FOREACH(&bysoname, i)
+		free(bysoname.vals[i]);
+	map_free(&bysoname);
+	MAP_FOREACH(&interps, i) {
+		struct mf_facts *f = interps.vals[i];
+		if (f->elf)
+			elfinfo_free(f->elf);
+		free(f->elf);
+		free(f->elf_error);
+		free(f->script_interp);
+		free(f->script_args);
+		free(f);
+	}
+	map_free(&interps);
+}
+
+void enrich_manifest(struct manifest *m, enum hash_mode mode, const struct timespec *run_start)
+{
+	for (size_t i = 0; i < m->n_binaries; i++) {
+		struct mf_binary *b = m->sorted_binaries[i];
+		enrich_facts(m, b->path, &b->facts);
+		if (mode != HASH_NONE)
+			enrich_hash(m, b->path, &b->facts, run_start);
+	}
+	for (size_t i = 0; i < m->n_libraries; i++) {
+		struct mf_library *l = m->sorted_libraries[i];
+		enrich_facts(m, l->path, &l->facts);
+		if (mode != HASH_NONE)
+			enrich_hash(m, l->path, &l->facts, run_start);
+	}
+	classify_libraries(m);
+	if (mode != HASH_ALL)
+		return;
+	for (size_t i = 0; i < m->n_files; i++) {
+		struct mf_file *f = m->sorted_files[i];
+		if (f->type || !(f->access & ACCESS_READ))
+			continue; /* not a regular file now, or only written */
+		f->sha256 = hash_or_warn(m, f->path, run_start);
+		f->hash_failed = f->sha256 == NULL;
+	}
+}

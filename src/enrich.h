@@ -1,0 +1,34 @@
+/*
+ * enrich.c: what is learnt about the recorded objects after the run, off
+ * the hot path: ELF facts (elfinfo), #! lines, how each library was loaded,
+ * and content hashes (hash).
+ */
+#ifndef FP_ENRICH_H
+#define FP_ENRICH_H
+
+#include <time.h>
+
+#include "manifest.h"
+
+enum hash_mode {
+	HASH_ALL,   /* binaries, libraries and every regular file that was read */
+	HASH_ELF,   /* binaries and libraries only */
+	HASH_NONE,
+};
+
+/*
+ * Fill the facts of every binary and library of the finalised manifest `m`
+ * and the hashes `mode` asks for. Files that changed during the run (an
+ * mtime after `run_start`, not written by the run itself) or vanished get no
+ * hash and a warning. With `run_start` NULL (a static scan) nothing counts as
+ * changed. Never fatal.
+ */
+void enrich_manifest(struct manifest *m, enum hash_mode mode, const struct timespec *run_start);
+
+/* Read the ELF facts or the #! line of `path` into `f`; counts a warning when unreadable. */
+void enrich_facts(struct manifest *m, const char *path, struct mf_facts *f);
+
+/* Hash `path` into `f` (a warning and hash_failed on failure); see enrich_manifest for `run_start`. */
+void enrich_hash(struct manifest *m, const char *path, struct mf_facts *f, const struct timespec *run_start);
+
+#endif
