@@ -214,8 +214,15 @@ void enrich_manifest(struct manifest *m, enum hash_mode mode, const struct times
 		return;
 	for (size_t i = 0; i < m->n_files; i++) {
 		struct mf_file *f = m->sorted_files[i];
-		if (f->type || !(f->access & ACCESS_READ))
-			continue; /* not a regular file now, or only written */
+		if (!(f->access & ACCESS_READ))
+			continue; /* only written: an output, not a dependency */
+		if (f->type && strcmp(f->type, "gone") == 0) {
+			manifest_warn(m, "vanished-before-hash", "%s no longer exists: not hashed", f->path);
+			f->hash_failed = true;
+			continue;
+		}
+		if (f->type)
+			continue; /* a directory, device or FIFO is never read for hashing */
 		f->sha256 = hash_or_warn(m, f->path, run_start);
 		f->hash_failed = f->sha256 == NULL;
 	}

@@ -42,7 +42,10 @@ FP_SHELL_TESTS = \
 	tests/deterministic.test \
 	tests/atomic.test \
 	tests/symlinks.test \
-	tests/signals.test
+	tests/signals.test \
+	tests/elf-facts.test \
+	tests/hash.test \
+	tests/how.test
 TESTS += $(FP_SHELL_TESTS)
 
 EXTRA_DIST += \
@@ -50,6 +53,9 @@ EXTRA_DIST += \
 	$(FP_SHELL_TESTS) \
 	tests/fixtures/mpi_hello.c \
 	tests/fixtures/open32.c \
+	tests/fixtures/facts_lib.c \
+	tests/fixtures/facts_lib.map \
+	tests/fixtures/facts_main.c \
 	samples/project/Makefile \
 	samples/project/main.c \
 	samples/project/strbuf.c \
