@@ -66,3 +66,9 @@ EXTRA_DIST += \
 	samples/project/strbuf.h \
 	samples/project/table.h \
 	samples/project/wordstat.h
+
+# ldso: search rules against fixtures, and against ldd on /usr/bin.
+check_PROGRAMS += tests/unit/test_ldso tests/unit/test_ldd_compare
+tests_unit_test_ldso_LDADD = $(FP_LIBS)
+tests_unit_test_ldd_compare_LDADD = $(FP_LIBS)
+TESTS += tests/unit/test_ldso tests/unit/test_ldd_compare
