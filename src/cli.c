@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <getopt.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,9 +13,11 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: %s [OPTION]... [--] COMMAND [ARG]...\n"
+		"  or:  %s scan [OPTION]... FILE...\n"
 		"Run COMMAND under ptrace, follow its whole process tree and write a JSON\n"
 		"manifest of the binaries, libraries, files, environment and command lines\n"
-		"it used.\n"
+		"it used. 'scan' resolves the libraries of ELF files without running them\n"
+		"('%s scan --help'); to trace a program named scan, write '-- scan'.\n"
 		"\n"
 		"  -o, --output=FILE   write the manifest to FILE (default: fingerprint.json);\n"
 		"                      '-' writes it to standard output\n"
@@ -34,7 +37,7 @@ static void usage(FILE *f)
 		"fingerprint itself fails.\n"
 		"\n"
 		"Example: %s -o deps.json -- mpirun -np 4 ./solver input.dat\n",
-		program_name, program_name);
+		program_name, program_name, program_name, program_name);
 }
 
 static void version(void)
@@ -46,7 +49,7 @@ static void version(void)
 	       PACKAGE_NAME, PACKAGE_VERSION);
 }
 
-enum { OPT_NO_SECCOMP = 256, OPT_KEEP_SECRETS, OPT_HASH };
+enum { OPT_NO_SECCOMP = 256, OPT_KEEP_SECRETS, OPT_HASH, OPT_ROOT, OPT_LD_LIBRARY_PATH };
 
 static _Noreturn void bad_usage(const char *fmt, const char *arg)
 {
@@ -54,6 +57,92 @@ static _Noreturn void bad_usage(const char *fmt, const char *arg)
 	fprintf(stderr, fmt, arg);
 	fprintf(stderr, "\nTry '%s --help' for more information.\n", program_name);
 	exit(EXIT_USAGE);
+}
+
+static int parse_hash_mode(const char *s)
+{
+	if (strcmp(s, "all") == 0)
+		return HASH_ALL;
+	if (strcmp(s, "elf") == 0)
+		return HASH_ELF;
+	if (strcmp(s, "none") == 0)
+		return HASH_NONE;
+	bad_usage("invalid --hash value '%s' (all, elf or none)", s);
+}
+
+/* The getopt error for the option just rejected. */
+static _Noreturn void bad_option(char **argv, int c)
+{
+	if (c == ':')
+		bad_usage("option '%s' requires an argument", argv[optind - 1]);
+	if (optopt)
+		bad_usage("invalid option -- '%c'", (char[]){ (char)optopt, '\0' });
+	bad_usage("unrecognized option '%s'", argv[optind - 1]);
+}
+
+static void scan_usage(void)
+{
+	printf("Usage: %s scan [OPTION]... FILE...\n"
+	       "Resolve the DT_NEEDED closure of each ELF FILE as the glibc loader would\n"
+	       "(nothing is executed) and write a manifest of the binaries and libraries,\n"
+	       "with ELF facts, hashes and, for each library, the rule that found it.\n"
+	       "\n"
+	       "  -o, --output=FILE        write the manifest to FILE (default:\n"
+	       "                           fingerprint.json); '-' for standard output\n"
+	       "      --root=DIR           resolve inside the root filesystem DIR (an\n"
+	       "                           unpacked image); FILEs are paths in it\n"
+	       "      --ld-library-path=P  the LD_LIBRARY_PATH to apply (default: the\n"
+	       "                           caller's LD_LIBRARY_PATH)\n"
+	       "      --hash=WHAT          all or elf (the same here: sha256 of every\n"
+	       "                           object), or none\n"
+	       "  -q, --quiet              print only errors\n"
+	       "  -h, --help               display this help and exit\n"
+	       "\n"
+	       "Exit status: 0 when every FILE was scanned, 1 when some could not be read\n"
+	       "(the others are still scanned and written), 2 for usage errors, 125 when\n"
+	       "the manifest cannot be written.\n",
+	       program_name);
+}
+
+void cli_parse_scan(int argc, char **argv, struct scan_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "root", required_argument, NULL, OPT_ROOT },
+		{ "ld-library-path", required_argument, NULL, OPT_LD_LIBRARY_PATH },
+		{ "hash", required_argument, NULL, OPT_HASH },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->output = "fingerprint.json";
+	o->hash_mode = HASH_ALL;
+	o->ld_library_path = getenv("LD_LIBRARY_PATH");
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":o:qhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			if (optarg[0] == '\0')
+				bad_usage("%s-o needs a file name", "");
+			o->output = optarg;
+			break;
+		case OPT_ROOT: o->root = optarg; break;
+		case OPT_LD_LIBRARY_PATH: o->ld_library_path = optarg; break;
+		case OPT_HASH: o->hash_mode = parse_hash_mode(optarg); break;
+		case 'q': verbosity = 0; break;
+		case 'h': scan_usage(); exit(0);
+		case 'V': version(); exit(0);
+		default: bad_option(argv, c);
+		}
+	}
+	if (optind >= argc)
+		bad_usage("%sscan: no file given", "");
+	o->paths = argv + optind;
 }
 
 void cli_parse(int argc, char **argv, struct cli_opts *o)
@@ -86,26 +175,12 @@ void cli_parse(int argc, char **argv, struct cli_opts *o)
 			break;
 		case OPT_NO_SECCOMP: o->seccomp = false; break;
 		case OPT_KEEP_SECRETS: o->keep_secrets = true; break;
-		case OPT_HASH:
-			if (strcmp(optarg, "all") == 0)
-				o->hash_mode = HASH_ALL;
-			else if (strcmp(optarg, "elf") == 0)
-				o->hash_mode = HASH_ELF;
-			else if (strcmp(optarg, "none") == 0)
-				o->hash_mode = HASH_NONE;
-			else
-				bad_usage("invalid --hash value '%s' (all, elf or none)", optarg);
-			break;
+		case OPT_HASH: o->hash_mode = parse_hash_mode(optarg); break;
 		case 'q': verbosity = 0; break;
 		case 'v': verbosity = 2; break;
 		case 'h': usage(stdout); exit(0);
 		case 'V': version(); exit(0);
-		case ':':
-			bad_usage("option '%s' requires an argument", argv[optind - 1]);
-		default:
-			if (optopt)
-				bad_usage("invalid option -- '%c'", (char[]){ (char)optopt, '\0' });
-			bad_usage("unrecognized option '%s'", argv[optind - 1]);
+		default: bad_option(argv, c);
 		}
 	}
 	if (optind >= argc)

@@ -12,6 +12,17 @@ struct cli_opts {
 	char **command;       /* NULL-terminated, never empty */
 };
 
+struct scan_opts {
+	const char *output;
+	const char *root;             /* NULL for "/" */
+	const char *ld_library_path;  /* NULL for none */
+	int hash_mode;                /* enum hash_mode */
+	char **paths;                 /* NULL-terminated, never empty */
+};
+
+/* Parse the arguments of `fingerprint scan` (argv[0] is "scan"); like cli_parse. */
+void cli_parse_scan(int argc, char **argv, struct scan_opts *o);
+
 /*
  * Parse argv into `o`. Prints --help/--version and exits 0; dies with
  * EXIT_USAGE and a one-line message on bad usage.

@@ -2,6 +2,7 @@
 #include "enrich.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -11,16 +12,17 @@
 
 void enrich_facts(struct manifest *m, const char *path, struct mf_facts *f)
 {
-	char err[512];
+	char err[512], hbuf[PATH_MAX];
 	struct elfinfo e;
-	int r = elfinfo_read(path, &e, err, sizeof(err));
+	const char *host = manifest_host_path(m, path, hbuf);
+	int r = elfinfo_read(host, &e, err, sizeof(err));
 
 	if (r == 0) {
 		f->elf = xmalloc(sizeof(*f->elf));
 		*f->elf = e;
 		return;
 	}
-	if (r == -ENOEXEC && elfinfo_script(path, &f->script_interp, &f->script_args) == 0)
+	if (r == -ENOEXEC && elfinfo_script(host, &f->script_interp, &f->script_args) == 0)
 		return;
 	if (r == -ENOEXEC)
 		snprintf(err, sizeof(err), "%s: neither ELF nor a #! script", path);
@@ -44,9 +46,9 @@ static bool written_by_run(const struct manifest *m, const char *path)
 /* Hash `path`; returns the owned digest, or NULL after counting a warning. */
 static char *hash_or_warn(struct manifest *m, const char *path, const struct timespec *run_start)
 {
-	char hex[HASH_HEX_LEN + 1];
+	char hex[HASH_HEX_LEN + 1], host[PATH_MAX];
 	struct stat st;
-	int r = hash_file(path, hex, &st);
+	int r = hash_file(manifest_host_path(m, path, host), hex, &st);
 
 	if (r == 0 && run_start && after(&st.st_mtim, run_start) && !written_by_run(m, path)) {
 		manifest_warn(m, "changed-during-run", "%s was modified while the command ran: not hashed", path);
@@ -169,7 +171,9 @@ static void classify_libraries(struct manifest *m)
 			continue;
 		for (size_t k = 0; k < m->n_libraries; k++) {
 			struct mf_library *l = m->sorted_libraries[k];
-			if (e->interp && strset_has(&l->loaded_by, b->path) && same_file(e->interp, l->path))
+			char h1[PATH_MAX], h2[PATH_MAX];
+			if (e->interp && strset_has(&l->loaded_by, b->path) &&
+			    same_file(manifest_host_path(m, e->interp, h1), manifest_host_path(m, l->path, h2)))
 				l->how = "interp";
 		}
 		mark_needed(&bysoname, b->path, e);

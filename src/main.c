@@ -13,6 +13,7 @@
 #include "enrich.h"
 #include "manifest.h"
 #include "manifest_json.h"
+#include "scan.h"
 #include "tracer.h"
 #include "util.h"
 
@@ -40,6 +41,8 @@ int main(int argc, char **argv)
 	struct timespec t0;
 	char cwd[PATH_MAX];
 
+	if (argc > 1 && strcmp(argv[1], "scan") == 0)
+		return scan_main(argc - 1, argv + 1);
 	cli_parse(argc, argv, &cli);
 	if (!getcwd(cwd, sizeof(cwd)))
 		die_errno(EXIT_INTERNAL, "cannot read the current directory");

@@ -191,6 +191,14 @@ const char **strset_sorted(const struct strset *s)
 	return v;
 }
 
+const char *manifest_host_path(const struct manifest *m, const char *path, char *buf)
+{
+	if (!m->root)
+		return path;
+	snprintf(buf, PATH_MAX, "%s%s", m->root, path);
+	return buf;
+}
+
 static const struct map *sorting_map;
 
 static int cmp_map_keys(const void *a, const void *b)
@@ -225,8 +233,8 @@ static const char *resolved_target(struct manifest *m, struct map *dirs, const c
 	struct stat st;
 	char real[PATH_MAX];
 	const char *slash = strrchr(path, '/');
-	if (!slash || slash[1] == '\0')
-		return NULL;
+	if (!slash || slash[1] == '\0' || m->root)
+		return NULL; /* a host realpath means nothing inside another root */
 	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
 		return realpath(path, real) && strcmp(real, path) ? manifest_intern(m, real) : NULL;
 

@@ -101,6 +101,7 @@ struct manifest {
 	size_t nwarnings, warnings_cap;
 	bool keep_secrets;
 	bool traced;        /* a traced run (scan writes no env, cmdlines, processes) */
+	const char *root;   /* scan --root: paths are inside this directory; NULL for "/" */
 
 	/* Filled by manifest_finalize(): sorted views, owned arrays of borrowed pointers. */
 	struct mf_binary **sorted_binaries;
@@ -146,6 +147,12 @@ bool manifest_env_is_secret(const char *name_eq_value);
  * binaries or libraries, and build the sorted views. Call once, after tracing.
  */
 void manifest_finalize(struct manifest *m);
+
+/*
+ * The host path of manifest path `path` (inside m->root when set) in `buf`
+ * of PATH_MAX bytes; returns `path` itself when there is no root.
+ */
+const char *manifest_host_path(const struct manifest *m, const char *path, char *buf);
 
 /* A sorted (strcmp) copy of a set's strings; the caller frees the array only. */
 const char **strset_sorted(const struct strset *s);

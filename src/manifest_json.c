@@ -144,9 +144,16 @@ static cJSON *run_json(const struct manifest *m, const struct run_info *r)
 	add_str(o, "cwd", r->cwd);
 	add_str(o, "start", when);
 	cJSON_AddNumberToObject(o, "duration_s", (double)(long long)(r->duration_s * 1000 + 0.5) / 1000);
-	cJSON_AddItemToObject(o, "exit", exit_json(&r->exit));
+	if (r->scan) {
+		add_str(o, "mode", "scan");
+		add_str(o, "root", r->root);
+	} else {
+		add_str(o, "mode", "trace");
+		cJSON_AddItemToObject(o, "exit", exit_json(&r->exit));
+	}
 	cJSON_AddBoolToObject(o, "complete", r->complete);
-	cJSON_AddBoolToObject(o, "seccomp", r->seccomp);
+	if (!r->scan)
+		cJSON_AddBoolToObject(o, "seccomp", r->seccomp);
 	cJSON *w = cJSON_AddArrayToObject(o, "warnings");
 	for (size_t i = 0; i < m->nwarnings; i++) {
 		cJSON *e = cJSON_CreateObject();

@@ -16,6 +16,8 @@ struct run_info {
 	struct mf_exit exit;
 	bool complete;
 	bool seccomp;
+	bool scan;          /* a static scan: no exit, no seccomp */
+	const char *root;   /* scan --root, or NULL */
 };
 
 /* An output destination opened before the command starts. */

@@ -45,7 +45,8 @@ FP_SHELL_TESTS = \
 	tests/signals.test \
 	tests/elf-facts.test \
 	tests/hash.test \
-	tests/how.test
+	tests/how.test \
+	tests/scan.test
 TESTS += $(FP_SHELL_TESTS)
 
 EXTRA_DIST += \
