@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,25 @@ static struct json_out out = { .fd = -1 };
 static void discard_output(void)
 {
 	json_out_discard(&out);
+}
+
+/* A fatal signal fingerprint does not handle otherwise: remove the temporary file and die of it. */
+static void on_deadly_signal(int sig)
+{
+	if (out.tmp)
+		unlink(out.tmp);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void remove_output_on_deadly_signals(void)
+{
+	static const int sigs[] = { SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF, SIGXCPU, SIGXFSZ };
+	struct sigaction sa = { .sa_handler = on_deadly_signal }, old;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_DFL)
+			sigaction(sigs[i], &sa, NULL);
 }
 
 static double seconds_since(const struct timespec *t0)
@@ -54,6 +74,7 @@ int main(int argc, char **argv)
 		die_errno(EXIT_USAGE, "cannot write the manifest to '%s'", cli.output);
 	}
 	atexit(discard_output);
+	remove_output_on_deadly_signals();
 
 	struct manifest *m = manifest_new();
 	m->keep_secrets = cli.keep_secrets;

@@ -223,6 +223,23 @@ size_t *map_sorted_slots(const struct map *mp)
 }
 
 /*
+ * Paths whose meaning depends on the process that opens them: resolving or
+ * stat'ing them from fingerprint would describe fingerprint itself.
+ */
+static bool per_process_path(const char *path)
+{
+	static const char *const prefixes[] = { "/proc/", "/dev/fd/" };
+	static const char *const names[] = { "/proc", "/dev/stdin", "/dev/stdout", "/dev/stderr", "/dev/fd" };
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (strncmp(path, prefixes[i], strlen(prefixes[i])) == 0)
+			return true;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(path, names[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
  * The fully resolved path of `path` (interned) when it differs from `path`
  * (a symlink, or a directory on the way is one), else NULL. Directories are
  * resolved once each through `dirs`; only the last component is looked at
@@ -233,8 +250,8 @@ static const char *resolved_target(struct manifest *m, struct map *dirs, const c
 	struct stat st;
 	char real[PATH_MAX];
 	const char *slash = strrchr(path, '/');
-	if (!slash || slash[1] == '\0' || m->root)
-		return NULL; /* a host realpath means nothing inside another root */
+	if (!slash || slash[1] == '\0' || m->root || per_process_path(path))
+		return NULL; /* a host realpath means nothing inside another root, or for /proc/self */
 	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
 		return realpath(path, real) && strcmp(real, path) ? manifest_intern(m, real) : NULL;
 
@@ -323,7 +340,7 @@ void manifest_finalize(struct manifest *m)
 		if (is_object(m, f->path) || is_object(m, f->target) || strmap_get(&object_targets, f->path) ||
 		    (f->target && strmap_get(&object_targets, f->target)))
 			continue;
-		f->type = file_type(f->path);
+		f->type = per_process_path(f->path) ? "per-process" : file_type(f->path);
 		m->sorted_files[m->n_files++] = f;
 	}
 	free(files);

@@ -18,7 +18,7 @@ static size_t utf8_seq(const unsigned char *s)
 {
 	if (s[0] < 0x80)
 		return 1;
-	size_t n = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 && s[0] < 0xe0 ? 2 : 0;
+	size_t n = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 && s[0] <= 0xef ? 3 : s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : 0;
 	for (size_t i = 1; i < n; i++)
 		if ((s[i] & 0xc0) != 0x80)
 			return 0;
@@ -77,6 +77,14 @@ static cJSON *jstr(const char *s)
 static void add_str(cJSON *obj, const char *key, const char *s)
 {
 	cJSON_AddItemToObject(obj, key, jstr(s));
+}
+
+/* Add `item` under a key that may not be UTF-8 (a path), escaped like any string. */
+static void add_item_escaped_key(cJSON *obj, const char *key, cJSON *item)
+{
+	cJSON *k = jstr(key);
+	cJSON_AddItemToObject(obj, cJSON_GetStringValue(k), item);
+	cJSON_Delete(k);
 }
 
 /* A JSON array of the strings in a NUL-separated blob. */
@@ -216,7 +224,7 @@ static cJSON *elf_json(const struct elfinfo *e)
 	add_str(o, "build_id", e->build_id);
 	cJSON *req = cJSON_AddObjectToObject(o, "requires_versions");
 	for (size_t i = 0; i < e->n_requires; i++)
-		cJSON_AddItemToObject(req, e->requires[i].file,
+		add_item_escaped_key(req, e->requires[i].file,
 				      strv_n_array(e->requires[i].versions, e->requires[i].n_versions));
 	cJSON_AddItemToObject(o, "provides_versions", strv_n_array(e->provides, e->n_provides));
 	cJSON_AddBoolToObject(o, "stripped", e->stripped);
@@ -338,7 +346,7 @@ static void per_binary_json(const struct manifest *m, cJSON **env, cJSON **cmdli
 			for (size_t k = 0; k < b->env.size; k++)
 				cJSON_AddItemToArray(a, jstr(b->env.keys[slots[k]]));
 			free(slots);
-			cJSON_AddItemToObject(*env, b->path, a);
+			add_item_escaped_key(*env, b->path, a);
 		}
 		if (b->cmdlines.size) {
 			size_t *slots = map_sorted_slots(&b->cmdlines);
@@ -347,7 +355,7 @@ static void per_binary_json(const struct manifest *m, cJSON **env, cJSON **cmdli
 				cJSON_AddItemToArray(a, blob_array(b->cmdlines.keys[slots[k]],
 								   b->cmdlines.lens[slots[k]]));
 			free(slots);
-			cJSON_AddItemToObject(*cmdlines, b->path, a);
+			add_item_escaped_key(*cmdlines, b->path, a);
 		}
 	}
 }

@@ -60,11 +60,12 @@ int tracee_read_string(pid_t pid, uint64_t addr, char *out, size_t outsz)
 	size_t got = 0;
 	if (addr == 0)
 		return -EFAULT;
-	while (got + 1 < outsz) {
+	/* The NUL may be the last byte of `out`: a path of PATH_MAX - 1 characters fits. */
+	while (got < outsz) {
 		/* Never cross a page boundary in one read: the next page may be unmapped. */
 		size_t chunk = page_size() - ((addr + got) & (page_size() - 1));
-		if (chunk > outsz - 1 - got)
-			chunk = outsz - 1 - got;
+		if (chunk > outsz - got)
+			chunk = outsz - got;
 		ssize_t n = read_some(pid, addr + got, out + got, chunk);
 		if (n < 0)
 			return (int)n;

@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,6 +45,7 @@ static struct manifest *mf;
 static const struct tracer_opts *opts;
 static struct trace_result *result;
 static pid_t first_pid;
+static int first_pidfd = -1;  /* signals the first process without risk of pid reuse */
 static volatile sig_atomic_t interrupted;
 static bool killed_all;
 static char command_path[PATH_MAX];
@@ -52,19 +54,29 @@ static void on_fatal_signal(int sig)
 {
 	if (!interrupted)
 		interrupted = sig;
-	/* Wake the wait loop: the first process dies and reports. */
-	if (first_pid > 0)
-		kill(first_pid, SIGKILL);
+	/* Wake the wait loop: the first process dies and reports (a pidfd never reaches a reused pid). */
+	if (first_pidfd >= 0)
+		syscall(SYS_pidfd_send_signal, first_pidfd, SIGKILL, NULL, 0);
 }
 
+/*
+ * Called after the fork, so the command inherits fingerprint's own signal
+ * dispositions untouched. A signal ignored when fingerprint started (nohup,
+ * a background job) stays ignored.
+ */
 static void install_signal_handlers(void)
 {
-	struct sigaction sa = { .sa_handler = on_fatal_signal };
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa = { .sa_handler = on_fatal_signal }, old;
 	sigemptyset(&sa.sa_mask);
-	/* No SA_RESTART: waitpid returns EINTR. */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+			continue;
+		/* No SA_RESTART: waitpid returns EINTR. */
+		sigaction(sigs[i], &sa, NULL);
+	}
+	/* A closed standard output (-o -) is an EPIPE error, not death by SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
 }
 
 static void kill_tracee(struct proc *p, void *ctx)
@@ -81,15 +93,54 @@ static void resume(struct proc *p, pid_t tid, int sig)
 		manifest_warn(mf, "ptrace-restart", "cannot restart %d: %s", (int)tid, strerror(errno));
 }
 
-/* The thread group id of `tid` from /proc/TID/status, or -errno. */
-static pid_t tgid_of(pid_t tid)
+/* A field ("Tgid", "PPid") of /proc/TID/status, or -errno. */
+static pid_t status_field(pid_t tid, const char *field)
 {
 	static struct buf b;
+	char key[16];
 	ssize_t n = proc_read_file(tid, "status", &b);
 	if (n < 0)
 		return (pid_t)n;
-	const char *t = strstr(b.data, "\nTgid:");
-	return t ? (pid_t)strtol(t + 6, NULL, 10) : -EINVAL;
+	snprintf(key, sizeof(key), "\n%s:", field);
+	const char *t = strstr(b.data, key);
+	return t ? (pid_t)strtol(t + strlen(key), NULL, 10) : -EINVAL;
+}
+
+static pid_t tgid_of(pid_t tid)
+{
+	return status_field(tid, "Tgid");
+}
+
+/*
+ * Children adopted (first stop before their parent's fork event) that
+ * exited before that event arrived: the event must not recreate them.
+ * rec is their process record, NULL for a thread.
+ */
+struct tombstone {
+	pid_t tid;
+	struct mf_process *rec;
+	bool unknown;  /* never seen stopped: rec is NULL, status is its wait status */
+	int status;
+};
+static struct tombstone *tombstones;
+static size_t ntombstones, tombstones_cap;
+
+static void add_tombstone(struct tombstone t)
+{
+	xgrow(&tombstones, &tombstones_cap, ntombstones + 1, sizeof(*tombstones));
+	tombstones[ntombstones++] = t;
+}
+
+static bool take_tombstone(pid_t tid, struct tombstone *t)
+{
+	for (size_t i = 0; i < ntombstones; i++) {
+		if (tombstones[i].tid == tid) {
+			*t = tombstones[i];
+			tombstones[i] = tombstones[--ntombstones];
+			return true;
+		}
+	}
+	return false;
 }
 
 static void inherit_record(struct mf_process *rec, const struct tgroup *parent)
@@ -125,10 +176,15 @@ static struct proc *adopt(pid_t tid)
 	if (leader) {
 		struct proc *p = proc_new(tid, leader->tg, NULL);
 		p->tg->rec->threads++;
+		p->flags |= PROC_ADOPTED;
 		return p;
 	}
-	struct proc *p = proc_new(tid, NULL, NULL);
-	start_group(p, 0, NULL);
+	/* A process: start from its parent, when the parent is known already. */
+	pid_t ppid = status_field(tid, "PPid");
+	struct proc *parent = ppid > 0 ? proc_lookup(ppid) : NULL;
+	struct proc *p = proc_new(tid, NULL, parent ? parent->tg : NULL);
+	start_group(p, parent ? ppid : 0, parent ? parent->tg : NULL);
+	p->flags |= PROC_ADOPTED;
 	return p;
 }
 
@@ -199,12 +255,22 @@ static void record_exit(struct proc *p, int status)
 
 static void on_exited(struct event *ev)
 {
-	if (!ev->p)
+	struct proc *p = ev->p;
+	if (!p) {
+		/* Killed before its first stop: its parent's event may still come. */
+		add_tombstone((struct tombstone){ .tid = ev->tid, .unknown = true, .status = ev->status });
 		return;
+	}
 	/* The leader reports last, with the status of the whole group. */
-	if (ev->tid == ev->p->tg->tgid)
-		record_exit(ev->p, ev->status);
-	proc_remove(ev->p);
+	if (ev->tid == p->tg->tgid)
+		record_exit(p, ev->status);
+	if (ev->tid == first_pid && first_pidfd >= 0) {
+		close(first_pidfd);
+		first_pidfd = -1;
+	}
+	if (p->flags & PROC_ADOPTED)
+		add_tombstone((struct tombstone){ ev->tid, ev->tid == p->tg->tgid ? p->tg->rec : NULL, false, 0 });
+	proc_remove(p);
 }
 
 static bool get_syscall_info(struct proc *p, struct __ptrace_syscall_info *info)
@@ -253,6 +319,24 @@ static void on_new_child(struct event *ev)
 	if (ptrace(PTRACE_GETEVENTMSG, ev->tid, 0L, &msg) == 0 && msg > 0) {
 		pid_t tid = (pid_t)msg;
 		struct proc *child = proc_lookup(tid);
+		struct tombstone t;
+		if (killed_all)
+			kill(tid, SIGKILL);
+		if (!child && take_tombstone(tid, &t)) {
+			/* It came and went before this event: only its parent is news. */
+			if (t.rec)
+				t.rec->ppid = parent->tg->tgid;
+			if (t.unknown && ev->ptrace_event != PTRACE_EVENT_CLONE) {
+				struct mf_process *rec = manifest_add_process(mf, tid, parent->tg->tgid);
+				rec->threads = 1;
+				rec->binary = parent->tg->binary;
+				inherit_record(rec, parent->tg);
+				rec->exit = (struct mf_exit){ true, WIFEXITED(t.status) ? WEXITSTATUS(t.status) : 0,
+							      WIFSIGNALED(t.status) ? WTERMSIG(t.status) : 0 };
+			}
+			resume(parent, ev->tid, 0);
+			return;
+		}
 		bool thread = ev->ptrace_event == PTRACE_EVENT_CLONE && tgid_of(tid) == parent->tg->tgid;
 		if (!child && thread) {
 			child = proc_new(tid, parent->tg, NULL);
@@ -260,8 +344,11 @@ static void on_new_child(struct event *ev)
 		} else if (!child) {
 			child = proc_new(tid, NULL, parent->tg);
 			start_group(child, parent->tg->tgid, parent->tg);
-		} else if (child->tg != parent->tg) {
-			/* Adopted before this event: now we know its parent. */
+		} else if (child->tg == parent->tg) {
+			child->flags &= ~PROC_ADOPTED; /* an adopted thread: nothing more to learn */
+		} else {
+			/* Adopted before this event: now we know its parent for sure. */
+			child->flags &= ~PROC_ADOPTED;
 			child->tg->rec->ppid = parent->tg->tgid;
 			if (!child->tg->binary) {
 				child->tg->binary = child->tg->rec->binary = parent->tg->binary;
@@ -299,6 +386,9 @@ static bool dispatch_event(struct event *ev)
 {
 	if (!ev)
 		return false;
+	/* Cut short: whatever still stops (a child forked during the kill) dies too. */
+	if (killed_all && ev->kind != EV_EXITED)
+		kill(ev->p->tg->tgid, SIGKILL);
 	switch (ev->kind) {
 	case EV_EXITED:
 		on_exited(ev);
@@ -357,7 +447,7 @@ static int find_command(const char *name, char *out, size_t outsz)
 		const char *end = strchrnul(p, ':');
 		int n = (int)(end - p);
 		/* An empty PATH element means the current directory. */
-		if (snprintf(out, outsz, "%.*s%s%s", n, n ? p : ".", "/", name) < (int)outsz &&
+		if (snprintf(out, outsz, "%.*s/%s", n ? n : 1, n ? p : ".", name) < (int)outsz &&
 		    stat(out, &st) == 0 && !S_ISDIR(st.st_mode)) {
 			if (access(out, X_OK) == 0)
 				return 0;
@@ -373,13 +463,7 @@ static int find_command(const char *name, char *out, size_t outsz)
 static _Noreturn void child_main(int errfd)
 {
 	struct launch_error le;
-	sigset_t none;
 
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
 	raise(SIGSTOP); /* wait for the tracer to seize us */
 	if (opts->seccomp) {
 		int r = seccomp_install();
@@ -450,6 +534,7 @@ static pid_t launch(int *errfd)
 		die_errno(EXIT_INTERNAL, "cannot trace the command (ptrace)%s",
 			  err == EPERM ? " (ptrace may be restricted: see /proc/sys/kernel/yama/ptrace_scope)" : "");
 	}
+	first_pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	kill(pid, SIGCONT);
 	return pid;
 }

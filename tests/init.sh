@@ -158,7 +158,7 @@ check_manifest() {
 		'libraries[].loaded_by must be sorted, non-empty binary paths'
 	jq_assert 'all(.files[]; .access == "read" or .access == "write" or .access == "read-write")' "$cm" \
 		'files[].access must be read, write or read-write'
-	jq_assert 'all(.files[]; (.type // "directory") | IN("directory", "fifo", "char-device", "block-device", "socket", "gone"))' "$cm" \
+	jq_assert 'all(.files[]; (.type // "directory") | IN("directory", "fifo", "char-device", "block-device", "socket", "gone", "per-process"))' "$cm" \
 		'files[].type has an unknown value'
 	jq_assert '([.binaries[] | .path, (.target // empty)] + [.libraries[].path]) as $code
 		| [.files[].path | select(. as $f | $code | index([$f]) != null)] == []' "$cm" \

@@ -8,7 +8,10 @@ check_PROGRAMS += \
 	tests/fixtures/vfork_exec \
 	tests/fixtures/sigstop_self \
 	tests/fixtures/clone3_child \
-	tests/fixtures/spawn
+	tests/fixtures/spawn \
+	tests/fixtures/forkburst \
+	tests/fixtures/forkstorm
+tests_fixtures_forkburst_LDADD = -lpthread
 tests_fixtures_threads8_LDADD = -lpthread
 tests_fixtures_exec_thread_LDADD = -lpthread
 
@@ -46,7 +49,10 @@ FP_SHELL_TESTS = \
 	tests/elf-facts.test \
 	tests/hash.test \
 	tests/how.test \
-	tests/scan.test
+	tests/scan.test \
+	tests/special-paths.test \
+	tests/races.test \
+	tests/launch.test
 TESTS += $(FP_SHELL_TESTS)
 
 EXTRA_DIST += \
