@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "enrich.h"
+#include "unwind.h"
 #include "util.h"
 
 static void usage(FILE *f)
@@ -25,6 +26,10 @@ static void usage(FILE *f)
 		"                      seccomp-bpf (slower; same manifest)\n"
 		"      --hash=WHAT     sha256 of: all (binaries, libraries and files read;\n"
 		"                      the default), elf (binaries and libraries), none\n"
+		"      --callers=on|off  name the library whose code made each open (on)\n"
+		"      --caller-skip=SONAME[,SONAME]...\n"
+		"                      also look past these libraries' frames (as past the\n"
+		"                      C library, libstdc++ and libgfortran)\n"
 		"      --keep-secrets  keep environment values whose names look secret\n"
 		"                      (TOKEN, SECRET, PASSWORD, ...) instead of redacting them\n"
 		"  -q, --quiet         print only errors\n"
@@ -49,7 +54,7 @@ static void version(void)
 	       PACKAGE_NAME, PACKAGE_VERSION);
 }
 
-enum { OPT_NO_SECCOMP = 256, OPT_KEEP_SECRETS, OPT_HASH, OPT_ROOT, OPT_LD_LIBRARY_PATH };
+enum { OPT_NO_SECCOMP = 256, OPT_KEEP_SECRETS, OPT_HASH, OPT_ROOT, OPT_LD_LIBRARY_PATH, OPT_CALLERS, OPT_CALLER_SKIP };
 
 static _Noreturn void bad_usage(const char *fmt, const char *arg)
 {
@@ -152,6 +157,8 @@ void cli_parse(int argc, char **argv, struct cli_opts *o)
 		{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
 		{ "keep-secrets", no_argument, NULL, OPT_KEEP_SECRETS },
 		{ "hash", required_argument, NULL, OPT_HASH },
+		{ "callers", required_argument, NULL, OPT_CALLERS },
+		{ "caller-skip", required_argument, NULL, OPT_CALLER_SKIP },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -164,6 +171,7 @@ void cli_parse(int argc, char **argv, struct cli_opts *o)
 	o->output = "fingerprint.json";
 	o->seccomp = true;
 	o->hash_mode = HASH_ALL;
+	o->callers = true;
 	opterr = 0;
 	/* '+': stop at the first non-option, which starts the command. */
 	while ((c = getopt_long(argc, argv, "+:o:qvhV", longopts, NULL)) != -1) {
@@ -176,6 +184,15 @@ void cli_parse(int argc, char **argv, struct cli_opts *o)
 		case OPT_NO_SECCOMP: o->seccomp = false; break;
 		case OPT_KEEP_SECRETS: o->keep_secrets = true; break;
 		case OPT_HASH: o->hash_mode = parse_hash_mode(optarg); break;
+		case OPT_CALLERS:
+			if (strcmp(optarg, "on") && strcmp(optarg, "off"))
+				bad_usage("invalid --callers value '%s' (on or off)", optarg);
+			o->callers = strcmp(optarg, "on") == 0;
+			break;
+		case OPT_CALLER_SKIP:
+			for (char *s = strtok(optarg, ","); s; s = strtok(NULL, ","))
+				unwind_skip_add(s);
+			break;
 		case 'q': verbosity = 0; break;
 		case 'v': verbosity = 2; break;
 		case 'h': usage(stdout); exit(0);

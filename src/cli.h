@@ -9,6 +9,7 @@ struct cli_opts {
 	bool seccomp;
 	bool keep_secrets;
 	int hash_mode;        /* enum hash_mode */
+	bool callers;         /* caller attribution (--callers=on|off) */
 	char **command;       /* NULL-terminated, never empty */
 };
 

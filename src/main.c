@@ -16,6 +16,7 @@
 #include "manifest_json.h"
 #include "scan.h"
 #include "tracer.h"
+#include "unwind.h"
 #include "util.h"
 
 static struct json_out out = { .fd = -1 };
@@ -79,6 +80,7 @@ int main(int argc, char **argv)
 	struct manifest *m = manifest_new();
 	m->keep_secrets = cli.keep_secrets;
 	m->traced = true;
+	m->callers = cli.callers;
 	topts.seccomp = cli.seccomp;
 	topts.argv = cli.command;
 
@@ -112,6 +114,7 @@ int main(int argc, char **argv)
 			m->n_libraries, m->n_files, m->n_missing, m->nprocs,
 			res.complete ? "" : " (incomplete)");
 	manifest_free(m);
+	unwind_cleanup();
 
 	if (res.interrupted_by)
 		return 128 + res.interrupted_by;

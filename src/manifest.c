@@ -89,12 +89,19 @@ struct mf_library *manifest_add_library(struct manifest *m, const char *path, co
 	return l;
 }
 
-void manifest_add_file(struct manifest *m, const char *path, unsigned access, const char *binary)
+struct mf_file *manifest_add_file(struct manifest *m, const char *path, unsigned access, const struct mf_opener *by)
 {
 	struct mf_file *f = entry_for(m, &m->files, path, sizeof(*f), NULL);
 	f->access |= access;
-	if (binary)
-		strset_add(&f->opened_by, binary);
+	for (size_t i = 0; i < f->n_opened_by; i++) {
+		const struct mf_opener *o = &f->opened_by[i];
+		if (o->binary == by->binary && o->module == by->module && o->function == by->function &&
+		    o->for_lib == by->for_lib && o->unknown == by->unknown)
+			return f;
+	}
+	xgrow(&f->opened_by, &f->opened_by_cap, f->n_opened_by + 1, sizeof(*f->opened_by));
+	f->opened_by[f->n_opened_by++] = *by;
+	return f;
 }
 
 struct mf_missing *manifest_add_missing(struct manifest *m, const char *path, const char *binary)
@@ -370,7 +377,7 @@ void manifest_free(struct manifest *m)
 	}
 	MAP_FOREACH(&m->files, i) {
 		struct mf_file *f = m->files.vals[i];
-		strset_free(&f->opened_by);
+		free(f->opened_by);
 		free(f->sha256);
 		free(f);
 	}

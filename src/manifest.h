@@ -55,10 +55,20 @@ struct mf_library {
 	const char *found_dir;  /* scan: the directory it was found in */
 };
 
+/* Who opened a file: the process's binary and, with callers on, the calling object. */
+struct mf_opener {
+	const char *binary;    /* interned */
+	const char *module;    /* interned path of the calling object; NULL when callers are off or unknown */
+	const char *function;  /* interned, or NULL */
+	const char *for_lib;   /* the dynamic loader's opens: the library it was loading, or NULL */
+	bool unknown;          /* callers on, but the stack could not be walked */
+};
+
 struct mf_file {
 	const char *path, *target, *type;
 	unsigned access;
-	struct strset opened_by;
+	struct mf_opener *opened_by;
+	size_t n_opened_by, opened_by_cap;
 	char *sha256;       /* owned hex digest; NULL when not hashed */
 	bool hash_failed;
 };
@@ -101,6 +111,7 @@ struct manifest {
 	size_t nwarnings, warnings_cap;
 	bool keep_secrets;
 	bool traced;        /* a traced run (scan writes no env, cmdlines, processes) */
+	bool callers;       /* caller attribution on: openers carry their module */
 	const char *root;   /* scan --root: paths are inside this directory; NULL for "/" */
 
 	/* Filled by manifest_finalize(): sorted views, owned arrays of borrowed pointers. */
@@ -124,7 +135,11 @@ struct mf_binary *manifest_add_binary(struct manifest *m, const char *path);
 struct mf_binary *manifest_binary(struct manifest *m, const char *path);
 /* Returns the library's entry (owned by the manifest). */
 struct mf_library *manifest_add_library(struct manifest *m, const char *path, const char *binary);
-void manifest_add_file(struct manifest *m, const char *path, unsigned access, const char *binary);
+/*
+ * Record an open of `path`; `by` (strings interned) is added to its openers
+ * once. Returns the file's entry (owned by the manifest).
+ */
+struct mf_file *manifest_add_file(struct manifest *m, const char *path, unsigned access, const struct mf_opener *by);
 /* Returns the missing entry (owned by the manifest). */
 struct mf_missing *manifest_add_missing(struct manifest *m, const char *path, const char *binary);
 /* Add an interned string to a set, once (order of first insertion kept). */

@@ -264,6 +264,23 @@ static cJSON *binaries_json(const struct manifest *m)
 	return a;
 }
 
+/* "opened": the files whose openers name library `path` as their module (files are sorted). */
+static void add_opened(cJSON *o, const struct manifest *m, const char *path)
+{
+	cJSON *a = NULL;
+	for (size_t i = 0; i < m->n_files; i++) {
+		const struct mf_file *f = m->sorted_files[i];
+		for (size_t k = 0; k < f->n_opened_by; k++) {
+			if (f->opened_by[k].module && strcmp(f->opened_by[k].module, path) == 0) {
+				if (!a)
+					a = cJSON_AddArrayToObject(o, "opened");
+				cJSON_AddItemToArray(a, jstr(f->path));
+				break;
+			}
+		}
+	}
+}
+
 static cJSON *libraries_json(const struct manifest *m)
 {
 	cJSON *a = cJSON_CreateArray();
@@ -280,9 +297,53 @@ static cJSON *libraries_json(const struct manifest *m)
 			add_str(o, "found_dir", l->found_dir);
 		}
 		cJSON_AddItemToObject(o, "loaded_by", strset_array(&l->loaded_by));
+		if (m->callers)
+			add_opened(o, m, l->path);
 		add_facts(o, &l->facts);
 		cJSON_AddItemToArray(a, o);
 	}
+	return a;
+}
+
+static int cmp_nullable(const char *a, const char *b)
+{
+	return a && b ? strcmp(a, b) : (a != NULL) - (b != NULL);
+}
+
+static int cmp_opener(const void *pa, const void *pb)
+{
+	const struct mf_opener *a = pa, *b = pb;
+	int r = cmp_nullable(a->binary, b->binary);
+	if (!r)
+		r = cmp_nullable(a->module, b->module);
+	if (!r)
+		r = cmp_nullable(a->function, b->function);
+	if (!r)
+		r = cmp_nullable(a->for_lib, b->for_lib);
+	return r ? r : (int)a->unknown - (int)b->unknown;
+}
+
+/* The openers of a file, sorted, without repeats. */
+static cJSON *openers_json(const struct manifest *m, const struct mf_file *f)
+{
+	struct mf_opener *v = xmalloc(f->n_opened_by * sizeof(*v));
+	memcpy(v, f->opened_by, f->n_opened_by * sizeof(*v));
+	qsort(v, f->n_opened_by, sizeof(*v), cmp_opener);
+	cJSON *a = cJSON_CreateArray();
+	for (size_t k = 0; k < f->n_opened_by; k++) {
+		if (k && cmp_opener(&v[k - 1], &v[k]) == 0)
+			continue;
+		cJSON *e = cJSON_CreateObject();
+		add_str(e, "binary", v[k].binary);
+		if (m->callers && (v[k].module || v[k].unknown))
+			add_str(e, "module", v[k].module);
+		if (v[k].function)
+			add_str(e, "function", v[k].function);
+		if (v[k].for_lib)
+			add_str(e, "for", v[k].for_lib);
+		cJSON_AddItemToArray(a, e);
+	}
+	free(v);
 	return a;
 }
 
@@ -302,14 +363,7 @@ static cJSON *files_json(const struct manifest *m)
 			cJSON_AddTrueToObject(o, "created");
 		if (f->sha256 || f->hash_failed)
 			add_str(o, "sha256", f->sha256);
-		const char **by = strset_sorted(&f->opened_by);
-		cJSON *ba = cJSON_AddArrayToObject(o, "opened_by");
-		for (size_t k = 0; k < f->opened_by.n; k++) {
-			cJSON *e = cJSON_CreateObject();
-			add_str(e, "binary", by[k]);
-			cJSON_AddItemToArray(ba, e);
-		}
-		free(by);
+		cJSON_AddItemToObject(o, "opened_by", openers_json(m, f));
 		cJSON_AddItemToArray(a, o);
 	}
 	return a;

@@ -1,5 +1,6 @@
 #include "config.h"
 #include "proc.h"
+#include "unwind.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -98,6 +99,7 @@ void proc_remove(struct proc *p)
 {
 	unlink_slot(find(p->tid));
 	if (--p->tg->refs == 0) {
+		unwind_map_free(p->tg->umap);
 		free(p->tg->cwd);
 		free(p->tg);
 	}

@@ -12,6 +12,7 @@
 
 struct mf_process;
 struct sysent;
+struct unwind_map;
 
 /* Shared by all threads of one process; reference counted. */
 struct tgroup {
@@ -21,6 +22,7 @@ struct tgroup {
 	const char *exe;         /* interned /proc/PID/exe at that exec (the interpreter of a script) */
 	char *cwd;               /* absolute, owned; NULL when unknown (read /proc on demand) */
 	struct mf_process *rec;  /* owned by the manifest */
+	struct unwind_map *umap; /* owned; the mappings as unwind last saw them, NULL when stale */
 };
 
 enum proc_flags {

@@ -16,6 +16,7 @@
 #include "path.h"
 #include "proc.h"
 #include "tracee_mem.h"
+#include "unwind.h"
 
 static struct manifest *mf;
 static char raw[PATH_MAX];  /* the path as the tracee passed it */
@@ -199,9 +200,29 @@ static void add_library(const char *path, void *ctx)
 static void scan_libraries(struct proc *p)
 {
 	struct scan_ctx c = { p->tg->exe, p->tg->binary };
+	unwind_invalidate(p->tg);
 	int r = maps_scan_exec(p->tid, add_library, &c);
 	if (r < 0)
 		read_failed(p, "maps", r);
+}
+
+/* Record a successful open of `path` by `p`, naming the calling object when callers are on. */
+static void record_open(struct proc *p, const char *path)
+{
+	struct mf_opener by = { .binary = p->tg->binary };
+	if (mf->callers) {
+		struct caller c;
+		int r = unwind_caller(p->tid, p->tg, &c);
+		if (r == 0) {
+			by.module = manifest_intern(mf, c.module);
+			by.function = c.function ? manifest_intern(mf, c.function) : NULL;
+		} else {
+			by.unknown = true;
+			manifest_warn(mf, "unwind", "cannot name the caller of an open of %s in process %d: %s", path,
+				      (int)p->tid, r == -ENOENT ? "a frame outside any mapped file" : strerror(-r));
+		}
+	}
+	manifest_add_file(mf, path, p->sc.access, &by);
 }
 
 static void refresh_cwd(struct proc *p)
@@ -220,7 +241,7 @@ void syscalls_exit(struct proc *p, int64_t rval, bool is_error)
 	switch (p->sc.se->family) {
 	case SC_OPEN:
 		if (path && !is_error)
-			manifest_add_file(mf, path, p->sc.access, p->tg->binary);
+			record_open(p, path);
 		else if (path && probe)
 			manifest_add_missing(mf, path, p->tg->binary);
 		break;

@@ -1,0 +1,528 @@
+#include "config.h"
+#include "unwind.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libunwind-ptrace.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+#include <unistd.h>
+
+#include "maps.h"
+#include "proc.h"
+#include "util.h"
+
+/* Exported by libunwind, not declared in its public headers. */
+extern int _Ux86_64_dwarf_search_unwind_table(unw_addr_space_t as, unw_word_t ip, unw_dyn_info_t *di,
+					      unw_proc_info_t *pi, int need_unwind_info, void *arg);
+
+#define MAX_FRAMES 128
+#define DW_EH_PE_udata4 0x03
+#define DW_EH_PE_sdata4 0x0b
+#define DW_EH_PE_pcrel 0x10
+#define DW_EH_PE_datarel 0x30
+
+struct sym {
+	uint64_t addr, size;
+	char *name;
+};
+
+struct seg {
+	uint64_t vaddr, offset, filesz;
+	bool writable;
+};
+
+/* One mapped file, loaded once and shared by every process that maps it. */
+struct uobj {
+	const unsigned char *data; /* the whole file, mapped read-only */
+	size_t size;
+	struct seg *segs;
+	size_t nsegs;
+	bool has_table;            /* a usable .eh_frame_hdr binary-search table */
+	uint64_t hdr_vaddr, table_vaddr, fde_count;
+	uint64_t text_lo, text_hi; /* vaddr range of the executable segments */
+	struct sym *syms;
+	size_t nsyms;
+	bool skip, loader, bad;
+};
+
+struct umapping {
+	uint64_t start, end, offset;
+	char *path;
+	struct uobj *obj; /* resolved on first use */
+};
+
+struct unwind_map {
+	struct umapping *v;
+	size_t n;
+};
+
+static struct map objects;          /* path -> struct uobj */
+static char **skip_prefixes;
+static size_t n_skip;
+static unw_addr_space_t addr_space;
+
+/* The walk in progress. */
+static pid_t cur_tid;
+static struct unwind_map *cur_map;
+static struct user_regs_struct cur_regs;
+#define PAGE_CACHE 8
+static struct {
+	uint64_t page;
+	bool valid;
+	unsigned char data[4096];
+} pages[PAGE_CACHE];
+static unsigned next_page;
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
+/* "libstdc++.so.6" -> matches prefix "libstdc++" (the part before ".so"). */
+static bool name_matches(const char *base, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	return strncmp(base, prefix, n) == 0 && (base[n] == '\0' || strncmp(base + n, ".so", 3) == 0 || base[n] == '-');
+}
+
+void unwind_skip_add(const char *soname)
+{
+	char *s = xstrdup(soname), *so = strstr(s, ".so");
+	if (so)
+		*so = '\0';
+	skip_prefixes = xrealloc(skip_prefixes, (n_skip + 1) * sizeof(*skip_prefixes));
+	skip_prefixes[n_skip++] = s;
+}
+
+static bool is_skipped(const char *path)
+{
+	static const char *const runtime[] = { "libc", "libpthread", "libstdc++", "libgfortran" };
+	const char *base = base_name(path);
+	for (size_t i = 0; i < sizeof(runtime) / sizeof(runtime[0]); i++)
+		if (name_matches(base, runtime[i]))
+			return true;
+	for (size_t i = 0; i < n_skip; i++)
+		if (name_matches(base, skip_prefixes[i]))
+			return true;
+	return false;
+}
+
+static int cmp_sym(const void *a, const void *b)
+{
+	const struct sym *x = a, *y = b;
+	return (x->addr > y->addr) - (x->addr < y->addr);
+}
+
+static void load_symbols(struct uobj *o, Elf *elf)
+{
+	Elf_Scn *scn = NULL;
+	size_t cap = 0;
+	while ((scn = elf_nextscn(elf, scn)) != NULL) {
+		GElf_Shdr shmem;
+		GElf_Shdr *sh = gelf_getshdr(scn, &shmem);
+		if (!sh || (sh->sh_type != SHT_SYMTAB && sh->sh_type != SHT_DYNSYM) || !sh->sh_entsize)
+			continue;
+		Elf_Data *d = elf_getdata(scn, NULL);
+		size_t n = d ? sh->sh_size / sh->sh_entsize : 0;
+		for (size_t i = 0; i < n; i++) {
+			GElf_Sym smem;
+			GElf_Sym *s = gelf_getsym(d, (int)i, &smem);
+			int type = s ? GELF_ST_TYPE(s->st_info) : 0;
+			if (!s || !s->st_value || s->st_shndx == SHN_UNDEF || (type != STT_FUNC && type != STT_GNU_IFUNC))
+				continue;
+			const char *name = elf_strptr(elf, sh->sh_link, s->st_name);
+			if (!name || !*name)
+				continue;
+			xgrow(&o->syms, &cap, o->nsyms + 1, sizeof(*o->syms));
+			o->syms[o->nsyms++] = (struct sym){ s->st_value, s->st_size, xstrdup(name) };
+		}
+	}
+	if (o->nsyms > 1)
+		qsort(o->syms, o->nsyms, sizeof(*o->syms), cmp_sym);
+}
+
+/* Read the .eh_frame_hdr header at file offset `off`: where its search table is. */
+static void load_table(struct uobj *o, uint64_t vaddr, uint64_t off, uint64_t size)
+{
+	const unsigned char *h = o->data + off;
+	if (off + size > o->size || size < 12 || h[0] != 1)
+		return;
+	uint8_t ptr_enc = h[1], count_enc = h[2], table_enc = h[3];
+	/* What every toolchain writes, and what libunwind's search supports. */
+	if ((ptr_enc & 0x0f) != DW_EH_PE_sdata4 && (ptr_enc & 0x0f) != DW_EH_PE_udata4)
+		return;
+	if (count_enc != DW_EH_PE_udata4 || table_enc != (DW_EH_PE_datarel | DW_EH_PE_sdata4))
+		return;
+	uint32_t count;
+	memcpy(&count, h + 8, 4);
+	if (12 + (uint64_t)count * 8 > size)
+		return;
+	o->hdr_vaddr = vaddr;
+	o->table_vaddr = vaddr + 12;
+	o->fde_count = count;
+	o->has_table = true;
+}
+
+static struct uobj *load_object(const char *path)
+{
+	struct uobj *o = xcalloc(1, sizeof(*o));
+	struct stat st;
+	o->skip = is_skipped(path);
+	o->loader = strncmp(base_name(path), "ld-linux", 8) == 0 || strncmp(base_name(path), "ld64.so", 7) == 0;
+	o->bad = true;
+
+	autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < 64)
+		return o;
+	void *data = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (data == MAP_FAILED)
+		return o;
+	o->data = data;
+	o->size = st.st_size;
+	Elf *elf = elf_memory((char *)data, st.st_size);
+	GElf_Ehdr ehmem;
+	size_t nph;
+	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &ehmem) || gelf_getclass(elf) != ELFCLASS64 ||
+	    ehmem.e_machine != EM_X86_64 || elf_getphdrnum(elf, &nph) < 0) {
+		if (elf)
+			elf_end(elf);
+		return o;
+	}
+	o->text_lo = UINT64_MAX;
+	for (size_t i = 0; i < nph; i++) {
+		GElf_Phdr mem;
+		GElf_Phdr *ph = gelf_getphdr(elf, (int)i, &mem);
+		if (!ph)
+			continue;
+		if (ph->p_type == PT_LOAD) {
+			o->segs = xrealloc(o->segs, (o->nsegs + 1) * sizeof(*o->segs));
+			o->segs[o->nsegs++] = (struct seg){ ph->p_vaddr, ph->p_offset, ph->p_filesz, (ph->p_flags & PF_W) != 0 };
+			if (ph->p_flags & PF_X) {
+				if (ph->p_vaddr < o->text_lo)
+					o->text_lo = ph->p_vaddr;
+				if (ph->p_vaddr + ph->p_memsz > o->text_hi)
+					o->text_hi = ph->p_vaddr + ph->p_memsz;
+			}
+		} else if (ph->p_type == PT_GNU_EH_FRAME) {
+			load_table(o, ph->p_vaddr, ph->p_offset, ph->p_filesz);
+		}
+	}
+	load_symbols(o, elf);
+	elf_end(elf);
+	o->bad = o->nsegs == 0;
+	return o;
+}
+
+static struct uobj *object_of(struct umapping *mp)
+{
+	if (!mp->obj) {
+		mp->obj = strmap_get(&objects, mp->path);
+		if (!mp->obj) {
+			char *key = xstrdup(mp->path);
+			mp->obj = load_object(key);
+			*map_slot(&objects, key, strlen(key), NULL) = mp->obj;
+		}
+	}
+	return mp->obj;
+}
+
+/* The runtime address minus the link-time address for mapping `mp`, or false. */
+static bool bias_of(struct umapping *mp, uint64_t *bias)
+{
+	struct uobj *o = object_of(mp);
+	for (size_t i = 0; !o->bad && i < o->nsegs; i++) {
+		const struct seg *s = &o->segs[i];
+		if (mp->offset >= (s->offset & ~4095ULL) && mp->offset < s->offset + s->filesz) {
+			*bias = mp->start - mp->offset - (s->vaddr - s->offset);
+			return true;
+		}
+	}
+	return false;
+}
+
+void unwind_map_free(struct unwind_map *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->n; i++)
+		free(m->v[i].path);
+	free(m->v);
+	free(m);
+}
+
+void unwind_invalidate(struct tgroup *g)
+{
+	unwind_map_free(g->umap);
+	g->umap = NULL;
+}
+
+static struct unwind_map *snapshot(pid_t pid)
+{
+	char file[64], *line = NULL;
+	size_t cap = 0, vcap = 0;
+	snprintf(file, sizeof(file), "/proc/%d/maps", (int)pid);
+	FILE *f = fopen(file, "re");
+	if (!f)
+		return NULL;
+	struct unwind_map *m = xcalloc(1, sizeof(*m));
+	while (getline(&line, &cap, f) > 0) {
+		struct maps_entry e;
+		if (maps_parse_line(line, &e) < 0 || !e.path)
+			continue;
+		xgrow(&m->v, &vcap, m->n + 1, sizeof(*m->v));
+		m->v[m->n++] = (struct umapping){ e.start, e.end, e.offset, xstrdup(e.path), NULL };
+	}
+	free(line);
+	fclose(f);
+	return m;
+}
+
+/* The file-backed mapping holding `addr` (maps lines are sorted by address). */
+static struct umapping *mapping_at(uint64_t addr)
+{
+	size_t lo = 0, hi = cur_map ? cur_map->n : 0;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		struct umapping *mp = &cur_map->v[mid];
+		if (addr < mp->start)
+			hi = mid;
+		else if (addr >= mp->end)
+			lo = mid + 1;
+		else
+			return mp;
+	}
+	return NULL;
+}
+
+/* Serve a read from the file when `addr` lies in a read-only segment of a mapped object. */
+static bool read_local(uint64_t addr, void *out, size_t len)
+{
+	struct umapping *mp = mapping_at(addr);
+	uint64_t bias;
+	if (!mp || !bias_of(mp, &bias))
+		return false;
+	uint64_t v = addr - bias;
+	for (size_t i = 0; i < mp->obj->nsegs; i++) {
+		const struct seg *s = &mp->obj->segs[i];
+		if (!s->writable && v >= s->vaddr && v + len <= s->vaddr + s->filesz &&
+		    s->offset + (v - s->vaddr) + len <= mp->obj->size) {
+			memcpy(out, mp->obj->data + s->offset + (v - s->vaddr), len);
+			return true;
+		}
+	}
+	return false;
+}
+
+static const unsigned char *remote_page(uint64_t page)
+{
+	for (unsigned i = 0; i < PAGE_CACHE; i++)
+		if (pages[i].valid && pages[i].page == page)
+			return pages[i].data;
+	unsigned k = next_page++ % PAGE_CACHE;
+	struct iovec local = { pages[k].data, 4096 }, remote = { (void *)(uintptr_t)page, 4096 };
+	pages[k].valid = process_vm_readv(cur_tid, &local, 1, &remote, 1, 0) == 4096;
+	pages[k].page = page;
+	return pages[k].valid ? pages[k].data : NULL;
+}
+
+static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int write, void *arg)
+{
+	(void)as;
+	(void)arg;
+	if (write)
+		return -UNW_EINVAL;
+	if (read_local(addr, val, sizeof(*val)))
+		return 0;
+	unsigned char buf[sizeof(*val)];
+	for (size_t got = 0; got < sizeof(buf);) {
+		uint64_t a = addr + got, page = a & ~4095ULL;
+		const unsigned char *p = remote_page(page);
+		if (!p)
+			return -UNW_EINVAL;
+		size_t n = 4096 - (a - page);
+		if (n > sizeof(buf) - got)
+			n = sizeof(buf) - got;
+		memcpy(buf + got, p + (a - page), n);
+		got += n;
+	}
+	memcpy(val, buf, sizeof(buf));
+	return 0;
+}
+
+static int access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val, int write, void *arg)
+{
+	(void)as;
+	(void)arg;
+	const struct user_regs_struct *r = &cur_regs;
+	if (write)
+		return -UNW_EREADONLYREG;
+	switch (reg) {
+	case UNW_X86_64_RAX: *val = r->rax; break;
+	case UNW_X86_64_RDX: *val = r->rdx; break;
+	case UNW_X86_64_RCX: *val = r->rcx; break;
+	case UNW_X86_64_RBX: *val = r->rbx; break;
+	case UNW_X86_64_RSI: *val = r->rsi; break;
+	case UNW_X86_64_RDI: *val = r->rdi; break;
+	case UNW_X86_64_RBP: *val = r->rbp; break;
+	case UNW_X86_64_RSP: *val = r->rsp; break;
+	case UNW_X86_64_R8: *val = r->r8; break;
+	case UNW_X86_64_R9: *val = r->r9; break;
+	case UNW_X86_64_R10: *val = r->r10; break;
+	case UNW_X86_64_R11: *val = r->r11; break;
+	case UNW_X86_64_R12: *val = r->r12; break;
+	case UNW_X86_64_R13: *val = r->r13; break;
+	case UNW_X86_64_R14: *val = r->r14; break;
+	case UNW_X86_64_R15: *val = r->r15; break;
+	case UNW_X86_64_RIP: *val = r->rip; break;
+	default: return -UNW_EBADREG;
+	}
+	return 0;
+}
+
+static int access_fpreg(unw_addr_space_t as, unw_regnum_t reg, unw_fpreg_t *val, int write, void *arg)
+{
+	(void)as, (void)reg, (void)val, (void)write, (void)arg;
+	return -UNW_EBADREG;
+}
+
+static int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *pi, int need_unwind_info, void *arg)
+{
+	struct umapping *mp = mapping_at(ip);
+	uint64_t bias;
+	if (!mp || !bias_of(mp, &bias) || !mp->obj->has_table)
+		return -UNW_ENOINFO;
+	unw_dyn_info_t di;
+	memset(&di, 0, sizeof(di));
+	di.format = UNW_INFO_FORMAT_REMOTE_TABLE;
+	di.start_ip = bias + mp->obj->text_lo;
+	di.end_ip = bias + mp->obj->text_hi;
+	di.u.rti.segbase = bias + mp->obj->hdr_vaddr;
+	di.u.rti.table_data = bias + mp->obj->table_vaddr;
+	di.u.rti.table_len = mp->obj->fde_count * 8 / sizeof(unw_word_t);
+	return _Ux86_64_dwarf_search_unwind_table(as, ip, &di, pi, need_unwind_info, arg);
+}
+
+static int get_dyn_info_list_addr(unw_addr_space_t as, unw_word_t *addr, void *arg)
+{
+	(void)as, (void)addr, (void)arg;
+	return -UNW_ENOINFO;
+}
+
+static int get_proc_name(unw_addr_space_t as, unw_word_t addr, char *buf, size_t len, unw_word_t *off, void *arg)
+{
+	(void)as, (void)addr, (void)buf, (void)len, (void)off, (void)arg;
+	return -UNW_ENOINFO;
+}
+
+static const char *function_at(struct umapping *mp, uint64_t ip)
+{
+	uint64_t bias;
+	if (!bias_of(mp, &bias))
+		return NULL;
+	struct uobj *o = mp->obj;
+	uint64_t v = ip - bias;
+	size_t lo = 0, hi = o->nsyms;
+	while (lo < hi) { /* the last symbol starting at or before v */
+		size_t mid = (lo + hi) / 2;
+		if (o->syms[mid].addr <= v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return NULL;
+	const struct sym *s = &o->syms[lo - 1];
+	return v < s->addr + (s->size ? s->size : 1) ? s->name : NULL;
+}
+
+int unwind_caller(pid_t tid, struct tgroup *g, struct caller *out)
+{
+	unw_cursor_t cur;
+	memset(out, 0, sizeof(*out));
+	if (!addr_space) {
+		static unw_accessors_t acc;
+		acc = _UPT_accessors;
+		acc.find_proc_info = find_proc_info;
+		acc.put_unwind_info = _UPT_accessors.put_unwind_info;
+		acc.get_dyn_info_list_addr = get_dyn_info_list_addr;
+		acc.access_mem = access_mem;
+		acc.access_reg = access_reg;
+		acc.access_fpreg = access_fpreg;
+		acc.get_proc_name = get_proc_name;
+		addr_space = unw_create_addr_space(&acc, 0);
+		if (!addr_space)
+			die(EXIT_INTERNAL, "libunwind cannot create an address space");
+		unw_set_caching_policy(addr_space, UNW_CACHE_NONE);
+		if (elf_version(EV_CURRENT) == EV_NONE)
+			die(EXIT_INTERNAL, "libelf is out of date: %s", elf_errmsg(-1));
+	}
+	if (ptrace(PTRACE_GETREGS, tid, 0L, &cur_regs) < 0)
+		return -errno;
+	if (!g->umap)
+		g->umap = snapshot(g->tgid);
+	cur_map = g->umap;
+	cur_tid = tid;
+	for (unsigned i = 0; i < PAGE_CACHE; i++)
+		pages[i].valid = false;
+	if (!cur_map)
+		return -ESRCH;
+	if (unw_init_remote(&cur, addr_space, NULL) < 0)
+		return -EINVAL;
+	for (int depth = 0; depth < MAX_FRAMES; depth++) {
+		unw_word_t ip;
+		if (unw_get_reg(&cur, UNW_REG_IP, &ip) < 0)
+			return -EINVAL;
+		struct umapping *mp = mapping_at(ip);
+		if (!mp && depth == 0) {
+			/* Mapped since the snapshot without a trapped mmap: look again once. */
+			unwind_invalidate(g);
+			cur_map = g->umap = snapshot(g->tgid);
+			mp = mapping_at(ip);
+		}
+		if (!mp)
+			return -ENOENT; /* an anonymous mapping: JIT code, or a corrupt stack */
+		struct uobj *o = object_of(mp);
+		if (!o->skip) {
+			out->module = mp->path;
+			/* A return address points after the call: look the call up. */
+			out->function = function_at(mp, depth ? ip - 1 : ip);
+			out->loader = o->loader;
+			return 0;
+		}
+		if (unw_step(&cur) <= 0)
+			break;
+	}
+	return -EINVAL;
+}
+
+void unwind_cleanup(void)
+{
+	MAP_FOREACH(&objects, i) {
+		struct uobj *o = objects.vals[i];
+		if (o->data)
+			munmap((void *)o->data, o->size);
+		for (size_t k = 0; k < o->nsyms; k++)
+			free(o->syms[k].name);
+		free(o->syms);
+		free(o->segs);
+		free(o);
+		free((void *)objects.keys[i]);
+	}
+	map_free(&objects);
+	if (addr_space)
+		unw_destroy_addr_space(addr_space);
+	addr_space = NULL;
+	for (size_t i = 0; i < n_skip; i++)
+		free(skip_prefixes[i]);
+	free(skip_prefixes);
+	skip_prefixes = NULL;
+	n_skip = 0;
+}

@@ -1,0 +1,43 @@
+/*
+ * unwind.c: caller attribution. Walks a stopped tracee thread's stack with
+ * libunwind-ptrace (through our own accessors: registers once per walk,
+ * memory through process_vm_readv, read-only segments of mapped files
+ * served from a per-object cache shared by all processes) and names the
+ * first frame's object that is not in the skip set (the C library and the
+ * language runtimes' I/O layers), with its function from .symtab/.dynsym.
+ */
+#ifndef FP_UNWIND_H
+#define FP_UNWIND_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct tgroup;
+struct unwind_map;
+
+struct caller {
+	const char *module;    /* path of the calling object (as maps names it), or NULL: not walkable */
+	const char *function;  /* its function, or NULL when no symbol names it */
+	bool loader;           /* the calling object is the dynamic loader */
+};
+
+/* Add SONAME prefixes ("libfoo.so", or "libfoo") to the skip set. Call before tracing. */
+void unwind_skip_add(const char *soname);
+
+/*
+ * Name the caller of the syscall `tid` (of thread group `g`) is stopped in.
+ * Strings in `out` are owned by the unwinder and live until unwind_cleanup().
+ * Returns 0, or -errno / -EINVAL when the stack cannot be walked (out->module NULL).
+ */
+int unwind_caller(pid_t tid, struct tgroup *g, struct caller *out);
+
+/* The mappings of `g` changed (exec, mmap): forget its snapshot. */
+void unwind_invalidate(struct tgroup *g);
+
+/* Free a thread group's snapshot (when the group goes away). */
+void unwind_map_free(struct unwind_map *m);
+
+/* Release every cache. */
+void unwind_cleanup(void);
+
+#endif
