@@ -62,6 +62,7 @@ struct mf_opener {
 	const char *function;  /* interned, or NULL */
 	const char *for_lib;   /* the dynamic loader's opens: the library it was loading, or NULL */
 	bool unknown;          /* callers on, but the stack could not be walked */
+	bool loader;           /* module is the dynamic loader */
 };
 
 struct mf_file {

@@ -100,6 +100,8 @@ void proc_remove(struct proc *p)
 	unlink_slot(find(p->tid));
 	if (--p->tg->refs == 0) {
 		unwind_map_free(p->tg->umap);
+		free(p->tg->loader_opens);
+		free(p->tg->libs_seen);
 		free(p->tg->cwd);
 		free(p->tg);
 	}

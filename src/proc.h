@@ -23,6 +23,11 @@ struct tgroup {
 	char *cwd;               /* absolute, owned; NULL when unknown (read /proc on demand) */
 	struct mf_process *rec;  /* owned by the manifest */
 	struct unwind_map *umap; /* owned; the mappings as unwind last saw them, NULL when stale */
+	/* The dynamic loader's opens waiting to learn which library they were for. */
+	struct loader_open { struct mf_file *file; size_t opener; } *loader_opens;
+	size_t n_loader_opens, loader_opens_cap;
+	const char **libs_seen;  /* libraries mapped since the last exec (interned) */
+	size_t n_libs_seen, libs_seen_cap;
 };
 
 enum proc_flags {

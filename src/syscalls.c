@@ -187,19 +187,38 @@ bool syscalls_entry(struct proc *p, const struct sysent *se, const uint64_t *arg
 
 struct scan_ctx {
 	const char *exe, *binary;
+	struct tgroup *g;
 };
+
+/*
+ * A library mapped by g's process for the first time since its exec: the
+ * loader's opens still waiting were made while loading it.
+ */
+static void library_seen(struct tgroup *g, const char *lib)
+{
+	for (size_t i = 0; i < g->n_libs_seen; i++)
+		if (g->libs_seen[i] == lib)
+			return;
+	xgrow(&g->libs_seen, &g->libs_seen_cap, g->n_libs_seen + 1, sizeof(*g->libs_seen));
+	g->libs_seen[g->n_libs_seen++] = lib;
+	for (size_t i = 0; i < g->n_loader_opens; i++) {
+		struct loader_open *lo = &g->loader_opens[i];
+		lo->file->opened_by[lo->opener].for_lib = lib;
+	}
+	g->n_loader_opens = 0;
+}
 
 static void add_library(const char *path, void *ctx)
 {
 	struct scan_ctx *c = ctx;
 	if (!c->exe || strcmp(path, c->exe) != 0)
-		manifest_add_library(mf, path, c->binary);
+		library_seen(c->g, manifest_add_library(mf, path, c->binary)->path);
 }
 
 /* Add every object mapped executable in p's process, but its own executable. */
 static void scan_libraries(struct proc *p)
 {
-	struct scan_ctx c = { p->tg->exe, p->tg->binary };
+	struct scan_ctx c = { p->tg->exe, p->tg->binary, p->tg };
 	unwind_invalidate(p->tg);
 	int r = maps_scan_exec(p->tid, add_library, &c);
 	if (r < 0)
@@ -216,13 +235,27 @@ static void record_open(struct proc *p, const char *path)
 		if (r == 0) {
 			by.module = manifest_intern(mf, c.module);
 			by.function = c.function ? manifest_intern(mf, c.function) : NULL;
+			by.loader = c.loader;
 		} else {
 			by.unknown = true;
 			manifest_warn(mf, "unwind", "cannot name the caller of an open of %s in process %d: %s", path,
 				      (int)p->tid, r == -ENOENT ? "a frame outside any mapped file" : strerror(-r));
 		}
 	}
-	manifest_add_file(mf, path, p->sc.access, &by);
+	struct mf_file *f = manifest_add_file(mf, path, p->sc.access, &by);
+	if (by.module && by.loader) {
+		/* Which library this was for is known once the loader maps it. */
+		struct tgroup *g = p->tg;
+		for (size_t i = 0; i < f->n_opened_by; i++) {
+			const struct mf_opener *o = &f->opened_by[i];
+			if (o->binary == by.binary && o->module == by.module && !o->for_lib) {
+				xgrow(&g->loader_opens, &g->loader_opens_cap, g->n_loader_opens + 1,
+				      sizeof(*g->loader_opens));
+				g->loader_opens[g->n_loader_opens++] = (struct loader_open){ f, i };
+				break;
+			}
+		}
+	}
 }
 
 static void refresh_cwd(struct proc *p)
@@ -326,6 +359,7 @@ void syscalls_exec_done(struct proc *p)
 	else
 		read_failed(p, "environ", (int)n);
 
+	g->n_libs_seen = g->n_loader_opens = 0; /* a new image */
 	refresh_cwd(p);
 	free(rec->cwd);
 	rec->cwd = g->cwd ? xstrdup(g->cwd) : NULL;
