@@ -64,6 +64,13 @@ static _Noreturn void bad_usage(const char *fmt, const char *arg)
 	exit(EXIT_USAGE);
 }
 
+static const char *output_arg(const char *arg)
+{
+	if (arg[0] == '\0')
+		bad_usage("%s-o needs a file name", "");
+	return arg;
+}
+
 static int parse_hash_mode(const char *s)
 {
 	if (strcmp(s, "all") == 0)
@@ -131,11 +138,7 @@ void cli_parse_scan(int argc, char **argv, struct scan_opts *o)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":o:qhV", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'o':
-			if (optarg[0] == '\0')
-				bad_usage("%s-o needs a file name", "");
-			o->output = optarg;
-			break;
+		case 'o': o->output = output_arg(optarg); break;
 		case OPT_ROOT: o->root = optarg; break;
 		case OPT_LD_LIBRARY_PATH: o->ld_library_path = optarg; break;
 		case OPT_HASH: o->hash_mode = parse_hash_mode(optarg); break;
@@ -176,11 +179,7 @@ void cli_parse(int argc, char **argv, struct cli_opts *o)
 	/* '+': stop at the first non-option, which starts the command. */
 	while ((c = getopt_long(argc, argv, "+:o:qvhV", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'o':
-			if (optarg[0] == '\0')
-				bad_usage("%s-o needs a file name", "");
-			o->output = optarg;
-			break;
+		case 'o': o->output = output_arg(optarg); break;
 		case OPT_NO_SECCOMP: o->seccomp = false; break;
 		case OPT_KEEP_SECRETS: o->keep_secrets = true; break;
 		case OPT_HASH: o->hash_mode = parse_hash_mode(optarg); break;

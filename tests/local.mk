@@ -57,6 +57,7 @@ TESTS += $(FP_SHELL_TESTS)
 
 EXTRA_DIST += \
 	tests/init.sh \
+	tests/unit/check.h \
 	$(FP_SHELL_TESTS) \
 	tests/fixtures/mpi_hello.c \
 	tests/fixtures/open32.c \

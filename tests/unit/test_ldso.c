@@ -18,17 +18,9 @@
 
 #include "ldso.h"
 
-static int failures;
+#include "check.h"
 static char tmp[PATH_MAX];
 
-#define CHECK(cond, ...) do { \
-	if (!(cond)) { \
-		failures++; \
-		fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond); \
-		fprintf(stderr, __VA_ARGS__); \
-		fputc('\n', stderr); \
-	} \
-} while (0)
 
 /* ---- helpers ---- */
 

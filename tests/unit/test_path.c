@@ -10,16 +10,8 @@
 
 #include "path.h"
 
-static int failures;
+#include "check.h"
 
-#define CHECK(cond, ...) do { \
-	if (!(cond)) { \
-		failures++; \
-		fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond); \
-		fprintf(stderr, __VA_ARGS__); \
-		fputc('\n', stderr); \
-	} \
-} while (0)
 
 /* path_resolve must give `want` (or the negative errno `want_err`). */
 static void expect(const char *base, const char *path, const char *want, int line)
