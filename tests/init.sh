@@ -172,4 +172,37 @@ check_manifest() {
 	jq_assert 'all(.processes[]; (.pid | type == "number") and (.ppid | type == "number")
 			and (.argv | type == "array" or type == "null") and (.threads | type == "number" and . >= 1))' "$cm" \
 		'processes[] entries incomplete'
+	# Who opened it: {binary, module, function, for}; module is a path or
+	# null (the stack could not be walked), function and for only with a
+	# module; deduplicated, sorted by binary then module.
+	jq_assert 'all(.files[]; .opened_by | type == "array" and all(.[];
+			type == "object" and (.binary | type == "string")
+			and (keys - ["binary", "module", "function", "for"]) == []
+			and (if has("module") then .module == null or (.module | type == "string" and startswith("/"))
+				else (has("function") or has("for")) | not end)
+			and (if .module == null then (has("function") or has("for")) | not else true end)
+			and (if has("function") then .function | type == "string" and length > 0 else true end)
+			and (if has("for") then .for | type == "string" and startswith("/") else true end)))' "$cm" \
+		'files[].opened_by entries must be {binary, module, function, for} with function/for only beside a module' \
+		'[.files[] | select(any(.opened_by[]?; (keys - ["binary", "module", "function", "for"]) != [] or .module == null)) | {path, opened_by}]'
+	jq_assert 'all(.files[]; .opened_by as $o
+			| ($o | length) == ($o | unique | length)
+			and ([$o[].binary] | . == sort)
+			and all(range(1; $o | length); $o[. - 1].binary != $o[.].binary
+				or $o[. - 1].module == null or $o[.].module == null
+				or $o[. - 1].module <= $o[.].module))' "$cm" \
+		'files[].opened_by must be deduplicated and sorted by binary, then module' \
+		'[.files[] | {path, opened_by}]'
+	jq_assert '([.libraries[].path] + [.binaries[] | .path, (.target // empty)]) as $code
+		| all(.files[].opened_by[]; (.module // null) as $m | $m == null or ($code | index([$m]) != null))' "$cm" \
+		'every opened_by module must be a library or a binary of the manifest' \
+		'{code: ([.libraries[].path] + [.binaries[] | .path, (.target // empty)]), modules: ([.files[].opened_by[].module // empty] | unique)}'
+	jq_assert '[.files[] | .path as $p | .opened_by[] | select(.module != null) | {m: .module, p: $p}] as $pairs
+		| all(.libraries[]; .path as $l | ([$pairs[] | select(.m == $l) | .p] | unique) as $want
+			| if $want == [] then has("opened") | not else .opened == $want end)' "$cm" \
+		'libraries[].opened must be the sorted files whose opened_by names the library as module (absent when none)' \
+		'{libraries: [.libraries[] | {path, opened}], modules: [.files[] | {path, modules: [.opened_by[].module]}]}'
+	jq_assert 'any(.files[].opened_by[]; has("module") and .module == null) as $lost
+		| ($lost | not) or any(.run.warnings[]?; .kind == "unwind" and .count >= 1)' "$cm" \
+		'an opened_by with module null needs an "unwind" warning in run.warnings' '.run.warnings'
 }

@@ -80,3 +80,24 @@ check_PROGRAMS += tests/unit/test_ldso tests/unit/test_ldd_compare
 tests_unit_test_ldso_LDADD = $(FP_LIBS)
 tests_unit_test_ldd_compare_LDADD = $(FP_LIBS)
 TESTS += tests/unit/test_ldso tests/unit/test_ldd_compare
+
+# Caller attribution. The fixture libraries (libopener, plugin.so) and the
+# programs linked against them are built by the tests themselves with gcc
+# into their temporary directory; the C++ fixture with g++, as configure does
+# not look for a C++ compiler (no AC_PROG_CXX).
+FP_CALLERS_TESTS = \
+	tests/callers.test \
+	tests/callers-cxx.test \
+	tests/callers-loader.test \
+	tests/callers-off.test
+TESTS += $(FP_CALLERS_TESTS)
+EXTRA_DIST += \
+	$(FP_CALLERS_TESTS) \
+	tests/fixtures/opener_lib.c \
+	tests/fixtures/opener_main.c \
+	tests/fixtures/opener_threads.c \
+	tests/fixtures/opener_zlib.c \
+	tests/fixtures/opener_jit.c \
+	tests/fixtures/plugin.c \
+	tests/fixtures/plugin_host.c \
+	tests/fixtures/cxx_open.cc
