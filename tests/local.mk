@@ -58,6 +58,7 @@ TESTS += $(FP_SHELL_TESTS)
 EXTRA_DIST += \
 	tests/init.sh \
 	tests/unit/check.h \
+	tests/fixtures/threads_main.h \
 	$(FP_SHELL_TESTS) \
 	tests/fixtures/mpi_hello.c \
 	tests/fixtures/open32.c \
