@@ -42,6 +42,7 @@ struct pending {
 	const struct sysent *se;
 	uint64_t args[6];
 	unsigned access;      /* ACCESS_* for opens */
+	uint64_t ip, sp;      /* user instruction and stack pointers at the last syscall stop */
 	int path_len;         /* > 0: `path` holds the resolved absolute path */
 	char path[PATH_MAX];
 };

@@ -231,7 +231,7 @@ static void record_open(struct proc *p, const char *path)
 	struct mf_opener by = { .binary = p->tg->binary };
 	if (mf->callers) {
 		struct caller c;
-		int r = unwind_caller(p->tid, p->tg, &c);
+		int r = unwind_caller(p->tid, p->tg, p->sc.ip, p->sc.sp, &c);
 		if (r == 0) {
 			by.module = manifest_intern(mf, c.module);
 			by.function = c.function ? manifest_intern(mf, c.function) : NULL;

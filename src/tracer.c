@@ -299,6 +299,8 @@ static void on_syscall_stop(struct event *ev)
 	struct __ptrace_syscall_info info;
 
 	if (get_syscall_info(p, &info)) {
+		p->sc.ip = info.instruction_pointer;
+		p->sc.sp = info.stack_pointer;
 		if (info.op == PTRACE_SYSCALL_INFO_SECCOMP) {
 			syscall_entered(p, info.arch, info.seccomp.nr, info.seccomp.args);
 		} else if (info.op == PTRACE_SYSCALL_INFO_ENTRY) {

@@ -1,6 +1,8 @@
 #include "config.h"
 #include "unwind.h"
 
+#include <dwarf.h>
+#include <elfutils/libdw.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -23,6 +25,10 @@ extern int _Ux86_64_dwarf_search_unwind_table(unw_addr_space_t as, unw_word_t ip
 					      unw_proc_info_t *pi, int need_unwind_info, void *arg);
 
 #define MAX_FRAMES 128
+#define RULE_SLOTS 256       /* per object: the frame rules of its syscall sites, direct-mapped */
+#define NO_RULE INT32_MIN
+#define DWARF_RSP 7
+#define DWARF_RA 16
 #define DW_EH_PE_udata4 0x03
 #define DW_EH_PE_sdata4 0x0b
 #define DW_EH_PE_pcrel 0x10
@@ -50,6 +56,14 @@ struct uobj {
 	struct sym *syms;
 	size_t nsyms;
 	bool skip, loader, bad;
+	Elf *elf;                  /* over `data`, for the CFI */
+	Dwarf_CFI *cfi;            /* .eh_frame through libdw, opened on first use */
+	bool cfi_tried;
+	struct rule {              /* where the return address is at a link-time address */
+		uint64_t vaddr;
+		int32_t ra_off;    /* from the stack pointer, or NO_RULE */
+		bool valid;
+	} *rules;
 };
 
 struct umapping {
@@ -61,17 +75,25 @@ struct umapping {
 struct unwind_map {
 	struct umapping *v;
 	size_t n;
+	uint64_t id; /* unique per snapshot: libunwind's per-IP cache is valid for one snapshot */
 };
 
 static struct map objects;          /* path -> struct uobj */
 static char **skip_prefixes;
 static size_t n_skip;
 static unw_addr_space_t addr_space;
+static uint64_t snapshots, cache_for; /* snapshots taken; the one libunwind's cache describes */
+/* FINGERPRINT_UNWIND_CHECK (for the tests): verify every direct answer with
+ * a full walk, die on a difference, and count both kinds on stderr at the end. */
+static bool check_direct;
+static unsigned long n_direct, n_walks;
 
 /* The walk in progress. */
 static pid_t cur_tid;
 static struct unwind_map *cur_map;
+static uint64_t cur_ip, cur_sp;
 static struct user_regs_struct cur_regs;
+static bool have_regs; /* cur_regs read for this walk */
 #define PAGE_CACHE 8
 static struct {
 	uint64_t page;
@@ -216,7 +238,7 @@ static struct uobj *load_object(const char *path)
 		}
 	}
 	load_symbols(o, elf);
-	elf_end(elf);
+	o->elf = elf;
 	o->bad = o->nsegs == 0;
 	return o;
 }
@@ -273,6 +295,7 @@ static struct unwind_map *snapshot(pid_t pid)
 	if (!f)
 		return NULL;
 	struct unwind_map *m = xcalloc(1, sizeof(*m));
+	m->id = ++snapshots;
 	while (getline(&line, &cap, f) > 0) {
 		struct maps_entry e;
 		if (maps_parse_line(line, &e) < 0 || !e.path)
@@ -364,6 +387,15 @@ static int access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val, in
 	const struct user_regs_struct *r = &cur_regs;
 	if (write)
 		return -UNW_EREADONLYREG;
+	if (reg == UNW_X86_64_RIP || reg == UNW_X86_64_RSP) {
+		*val = reg == UNW_X86_64_RIP ? cur_ip : cur_sp;
+		return 0;
+	}
+	if (!have_regs) {
+		if (ptrace(PTRACE_GETREGS, cur_tid, 0L, &cur_regs) < 0)
+			return -UNW_EUNSPEC;
+		have_regs = true;
+	}
 	switch (reg) {
 	case UNW_X86_64_RAX: *val = r->rax; break;
 	case UNW_X86_64_RDX: *val = r->rdx; break;
@@ -372,7 +404,6 @@ static int access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val, in
 	case UNW_X86_64_RSI: *val = r->rsi; break;
 	case UNW_X86_64_RDI: *val = r->rdi; break;
 	case UNW_X86_64_RBP: *val = r->rbp; break;
-	case UNW_X86_64_RSP: *val = r->rsp; break;
 	case UNW_X86_64_R8: *val = r->r8; break;
 	case UNW_X86_64_R9: *val = r->r9; break;
 	case UNW_X86_64_R10: *val = r->r10; break;
@@ -381,7 +412,6 @@ static int access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val, in
 	case UNW_X86_64_R13: *val = r->r13; break;
 	case UNW_X86_64_R14: *val = r->r14; break;
 	case UNW_X86_64_R15: *val = r->r15; break;
-	case UNW_X86_64_RIP: *val = r->rip; break;
 	default: return -UNW_EBADREG;
 	}
 	return 0;
@@ -443,58 +473,100 @@ static const char *function_at(struct umapping *mp, uint64_t ip)
 	return v < s->addr + (s->size ? s->size : 1) ? s->name : NULL;
 }
 
-int unwind_caller(pid_t tid, struct tgroup *g, struct caller *out)
+/* Point libunwind at the snapshot `m`; its per-IP cache only holds for one. */
+static void use_snapshot(struct unwind_map *m)
+{
+	cur_map = m;
+	if (m && m->id != cache_for) {
+		unw_flush_cache(addr_space, 0, 0);
+		cache_for = m->id;
+	}
+}
+
+/* The answer when the frame at `pc` (a return address unless `exact`) is in mapping `mp`. */
+static void name_caller(struct umapping *mp, uint64_t pc, bool exact, struct caller *out)
+{
+	out->module = mp->path;
+	/* A return address points after the call: look the call up. */
+	out->function = function_at(mp, exact ? pc : pc - 1);
+	out->loader = mp->obj->loader;
+}
+
+/*
+ * The offset from the stack pointer of the return address of the frame at
+ * link-time address `v` of `o`, when the CFI there says "CFA = rsp + N,
+ * return address saved at CFA + M": a rule that depends on the address
+ * alone, so it is cached per (object, address). NO_RULE for anything else
+ * (a frame-pointer CFA, an expression, a signal frame).
+ */
+static int32_t ra_offset(struct uobj *o, uint64_t v)
+{
+	if (!o->rules)
+		o->rules = xcalloc(RULE_SLOTS, sizeof(*o->rules));
+	struct rule *r = &o->rules[(v ^ (v >> 8)) % RULE_SLOTS];
+	if (r->valid && r->vaddr == v)
+		return r->ra_off;
+	*r = (struct rule){ v, NO_RULE, true };
+	if (!o->cfi_tried) {
+		o->cfi_tried = true;
+		o->cfi = o->elf ? dwarf_getcfi_elf(o->elf) : NULL;
+	}
+	Dwarf_Frame *fr;
+	if (!o->cfi || dwarf_cfi_addrframe(o->cfi, v, &fr) != 0)
+		return NO_RULE;
+	Dwarf_Op mem[3], *ops;
+	size_t n;
+	bool signal;
+	int64_t cfa, ra;
+	if (dwarf_frame_info(fr, NULL, NULL, &signal) == DWARF_RA && !signal && dwarf_frame_cfa(fr, &ops, &n) == 0 &&
+	    n == 1 && ops[0].atom == DW_OP_bregx && ops[0].number == DWARF_RSP) {
+		cfa = (int64_t)ops[0].number2;
+		if (dwarf_frame_register(fr, DWARF_RA, mem, &ops, &n) == 0 && n >= 1 && n <= 2 &&
+		    ops[0].atom == DW_OP_call_frame_cfa && (n == 1 || ops[1].atom == DW_OP_plus_uconst)) {
+			ra = cfa + (n == 2 ? (int64_t)ops[1].number : 0);
+			if (ra >= 0 && ra < INT32_MAX)
+				r->ra_off = (int32_t)ra;
+		}
+	}
+	free(fr);
+	return r->ra_off;
+}
+
+/*
+ * The common case without libunwind: the syscall sits in a skipped object
+ * (the C library's wrapper) whose frame rule there is a fixed offset from
+ * the stack pointer, and the return address it yields is in an object that
+ * is not skipped. Anything else is left to the full walk.
+ */
+static bool direct_caller(struct umapping *mp, struct caller *out)
+{
+	uint64_t bias, ra;
+	int32_t off;
+	if (!bias_of(mp, &bias) || (off = ra_offset(mp->obj, cur_ip - bias)) == NO_RULE ||
+	    access_mem(NULL, cur_sp + (uint64_t)off, &ra, 0, NULL) < 0)
+		return false;
+	struct umapping *up = mapping_at(ra);
+	if (!up || object_of(up)->skip)
+		return false;
+	name_caller(up, ra, false, out);
+	return true;
+}
+
+/* The full walk with libunwind, from the syscall's frame. */
+static int walk(struct caller *out)
 {
 	unw_cursor_t cur;
-	memset(out, 0, sizeof(*out));
-	if (!addr_space) {
-		static unw_accessors_t acc;
-		acc = _UPT_accessors;
-		acc.find_proc_info = find_proc_info;
-		acc.put_unwind_info = _UPT_accessors.put_unwind_info;
-		acc.get_dyn_info_list_addr = get_dyn_info_list_addr;
-		acc.access_mem = access_mem;
-		acc.access_reg = access_reg;
-		acc.access_fpreg = access_fpreg;
-		acc.get_proc_name = get_proc_name;
-		addr_space = unw_create_addr_space(&acc, 0);
-		if (!addr_space)
-			die(EXIT_INTERNAL, "libunwind cannot create an address space");
-		unw_set_caching_policy(addr_space, UNW_CACHE_NONE);
-		if (elf_version(EV_CURRENT) == EV_NONE)
-			die(EXIT_INTERNAL, "libelf is out of date: %s", elf_errmsg(-1));
-	}
-	if (ptrace(PTRACE_GETREGS, tid, 0L, &cur_regs) < 0)
-		return -errno;
-	if (!g->umap)
-		g->umap = snapshot(g->tgid);
-	cur_map = g->umap;
-	cur_tid = tid;
-	for (unsigned i = 0; i < PAGE_CACHE; i++)
-		pages[i].valid = false;
-	if (!cur_map)
-		return -ESRCH;
 	if (unw_init_remote(&cur, addr_space, NULL) < 0)
 		return -EINVAL;
 	for (int depth = 0; depth < MAX_FRAMES; depth++) {
-		unw_word_t ip;
-		if (unw_get_reg(&cur, UNW_REG_IP, &ip) < 0)
+		unw_word_t pc;
+		if (unw_get_reg(&cur, UNW_REG_IP, &pc) < 0)
 			return -EINVAL;
-		struct umapping *mp = mapping_at(ip);
-		if (!mp && depth == 0) {
-			/* Mapped since the snapshot without a trapped mmap: look again once. */
-			unwind_invalidate(g);
-			cur_map = g->umap = snapshot(g->tgid);
-			mp = mapping_at(ip);
-		}
+		struct umapping *mp = mapping_at(pc);
 		if (!mp)
 			return -ENOENT; /* an anonymous mapping: JIT code, or a corrupt stack */
-		struct uobj *o = object_of(mp);
-		if (!o->skip) {
-			out->module = mp->path;
-			/* A return address points after the call: look the call up. */
-			out->function = function_at(mp, depth ? ip - 1 : ip);
-			out->loader = o->loader;
+		if (!object_of(mp)->skip) {
+			name_caller(mp, pc, depth == 0, out);
 			return 0;
 		}
 		if (unw_step(&cur) <= 0)
@@ -503,12 +575,88 @@ int unwind_caller(pid_t tid, struct tgroup *g, struct caller *out)
 	return -EINVAL;
 }
 
+static void setup(void)
+{
+	static unw_accessors_t acc;
+	acc = _UPT_accessors;
+	acc.find_proc_info = find_proc_info;
+	acc.put_unwind_info = _UPT_accessors.put_unwind_info;
+	acc.get_dyn_info_list_addr = get_dyn_info_list_addr;
+	acc.access_mem = access_mem;
+	acc.access_reg = access_reg;
+	acc.access_fpreg = access_fpreg;
+	acc.get_proc_name = get_proc_name;
+	addr_space = unw_create_addr_space(&acc, 0);
+	if (!addr_space)
+		die(EXIT_INTERNAL, "libunwind cannot create an address space");
+	/* Cached per IP, flushed when the snapshot changes (use_snapshot): without
+	 * it every step allocates its unwind info, blocking signals four times. */
+	unw_set_caching_policy(addr_space, UNW_CACHE_GLOBAL);
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		die(EXIT_INTERNAL, "libelf is out of date: %s", elf_errmsg(-1));
+	check_direct = getenv("FINGERPRINT_UNWIND_CHECK") != NULL;
+}
+
+int unwind_caller(pid_t tid, struct tgroup *g, uint64_t ip, uint64_t sp, struct caller *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!addr_space)
+		setup();
+	cur_ip = ip;
+	cur_sp = sp;
+	cur_tid = tid;
+	have_regs = false;
+	for (unsigned i = 0; i < PAGE_CACHE; i++)
+		pages[i].valid = false;
+	if (!g->umap)
+		g->umap = snapshot(g->tgid);
+	use_snapshot(g->umap);
+	struct umapping *mp = mapping_at(ip);
+	if (!mp && cur_map) {
+		/* Mapped since the snapshot without a trapped mmap: look again once. */
+		unwind_invalidate(g);
+		use_snapshot(g->umap = snapshot(g->tgid));
+		mp = mapping_at(ip);
+	}
+	if (!cur_map)
+		return -ESRCH;
+	if (!mp)
+		return -ENOENT;
+	if (!object_of(mp)->skip) {
+		name_caller(mp, ip, true, out);
+		return 0;
+	}
+	if (!direct_caller(mp, out)) {
+		n_walks++;
+		return walk(out);
+	}
+	n_direct++;
+	if (check_direct) {
+		struct caller full;
+		int r = walk(&full);
+		if (r < 0 || full.module != out->module || full.function != out->function)
+			die(EXIT_INTERNAL, "unwind check: at %#llx the direct rule names %s (%s), the full walk %s (%s)",
+			    (unsigned long long)ip, out->module, out->function ? out->function : "?",
+			    r < 0 ? "nothing" : full.module, full.function ? full.function : "?");
+	}
+	return 0;
+}
+
 void unwind_cleanup(void)
 {
+	if (check_direct)
+		fprintf(stderr, "fingerprint: unwind check: %lu direct answers confirmed by a full walk, %lu full walks\n",
+			n_direct, n_walks);
+	check_direct = false;
 	MAP_FOREACH(&objects, i) {
 		struct uobj *o = objects.vals[i];
 		if (o->data)
 			munmap((void *)o->data, o->size);
+		if (o->cfi)
+			dwarf_cfi_end(o->cfi);
+		if (o->elf)
+			elf_end(o->elf);
+		free(o->rules);
 		for (size_t k = 0; k < o->nsyms; k++)
 			free(o->syms[k].name);
 		free(o->syms);

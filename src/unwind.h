@@ -1,6 +1,7 @@
 /*
  * unwind.c: caller attribution. Walks a stopped tracee thread's stack with
- * libunwind-ptrace (through our own accessors: registers once per walk,
+ * libunwind-ptrace (through our own accessors: instruction and stack pointer
+ * from the syscall stop, the other registers only when a walk needs them,
  * memory through process_vm_readv, read-only segments of mapped files
  * served from a per-object cache shared by all processes) and names the
  * first frame's object that is not in the skip set (the C library and the
@@ -10,6 +11,7 @@
 #define FP_UNWIND_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct tgroup;
@@ -25,11 +27,13 @@ struct caller {
 void unwind_skip_add(const char *soname);
 
 /*
- * Name the caller of the syscall `tid` (of thread group `g`) is stopped in.
+ * Name the caller of the syscall `tid` (of thread group `g`) is stopped in,
+ * with user instruction pointer `ip` and stack pointer `sp` (from the stop's
+ * syscall info; the other registers are read only when the walk needs them).
  * Strings in `out` are owned by the unwinder and live until unwind_cleanup().
  * Returns 0, or -errno / -EINVAL when the stack cannot be walked (out->module NULL).
  */
-int unwind_caller(pid_t tid, struct tgroup *g, struct caller *out);
+int unwind_caller(pid_t tid, struct tgroup *g, uint64_t ip, uint64_t sp, struct caller *out);
 
 /* The mappings of `g` changed (exec, mmap): forget its snapshot. */
 void unwind_invalidate(struct tgroup *g);

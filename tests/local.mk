@@ -89,6 +89,7 @@ TESTS += tests/unit/test_ldso tests/unit/test_ldd_compare
 FP_CALLERS_TESTS = \
 	tests/callers.test \
 	tests/callers-cxx.test \
+	tests/callers-direct.test \
 	tests/callers-loader.test \
 	tests/callers-off.test
 TESTS += $(FP_CALLERS_TESTS)
@@ -99,6 +100,7 @@ EXTRA_DIST += \
 	tests/fixtures/opener_threads.c \
 	tests/fixtures/opener_zlib.c \
 	tests/fixtures/opener_jit.c \
+	tests/fixtures/opener_direct.c \
 	tests/fixtures/plugin.c \
 	tests/fixtures/plugin_host.c \
 	tests/fixtures/cxx_open.cc
