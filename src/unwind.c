@@ -25,8 +25,9 @@ extern int _Ux86_64_dwarf_search_unwind_table(unw_addr_space_t as, unw_word_t ip
 					      unw_proc_info_t *pi, int need_unwind_info, void *arg);
 
 #define MAX_FRAMES 128
-#define RULE_SLOTS 256       /* per object: the frame rules of its syscall sites, direct-mapped */
-#define NO_RULE INT32_MIN
+#define RULE_SLOTS 256       /* per object: the frame rules of its call sites, direct-mapped */
+#define SAME INT32_MIN       /* a register the frame leaves unchanged */
+#define DWARF_RBP 6
 #define DWARF_RSP 7
 #define DWARF_RA 16
 #define DW_EH_PE_udata4 0x03
@@ -59,10 +60,12 @@ struct uobj {
 	Elf *elf;                  /* over `data`, for the CFI */
 	Dwarf_CFI *cfi;            /* .eh_frame through libdw, opened on first use */
 	bool cfi_tried;
-	struct rule {              /* where the return address is at a link-time address */
+	struct rule {              /* the frame rule at a link-time address (frame_rule) */
 		uint64_t vaddr;
-		int32_t ra_off;    /* from the stack pointer, or NO_RULE */
-		bool valid;
+		int32_t cfa_off;   /* CFA = rsp (or rbp when cfa_rbp) + cfa_off */
+		int32_t ra_at;     /* return address saved at CFA + ra_at */
+		int32_t rbp_at;    /* caller's rbp saved at CFA + rbp_at, or SAME */
+		bool cfa_rbp, usable, valid;
 	} *rules;
 };
 
@@ -492,64 +495,116 @@ static void name_caller(struct umapping *mp, uint64_t pc, bool exact, struct cal
 	out->loader = mp->obj->loader;
 }
 
+/* Where a register's caller value is, from dwarf_frame_register's answer:
+ * SAME (unchanged), or saved at CFA + *at. False for any other rule. */
+static bool saved_at(Dwarf_Frame *fr, int reg, int32_t *at)
+{
+	Dwarf_Op mem[3], *ops;
+	size_t n;
+	if (dwarf_frame_register(fr, reg, mem, &ops, &n) != 0)
+		return false;
+	if (n == 0) {
+		*at = SAME;
+		return ops == NULL; /* "same value"; ops == mem would be "undefined" */
+	}
+	if (n > 2 || ops[0].atom != DW_OP_call_frame_cfa || (n == 2 && ops[1].atom != DW_OP_plus_uconst))
+		return false;
+	int64_t off = n == 2 ? (int64_t)ops[1].number : 0;
+	if (off <= INT32_MIN || off > INT32_MAX)
+		return false;
+	*at = (int32_t)off;
+	return true;
+}
+
 /*
- * The offset from the stack pointer of the return address of the frame at
- * link-time address `v` of `o`, when the CFI there says "CFA = rsp + N,
- * return address saved at CFA + M": a rule that depends on the address
- * alone, so it is cached per (object, address). NO_RULE for anything else
- * (a frame-pointer CFA, an expression, a signal frame).
+ * The frame rule at link-time address `v` of `o`, when the CFI there needs
+ * only the stack and frame pointers: "CFA = rsp or rbp + N, return address
+ * saved at CFA + M, rbp unchanged or saved at CFA + K". It depends on the
+ * address alone, so it is cached per (object, address). False for anything
+ * else (an expression, a signal frame): the full walk handles those.
  */
-static int32_t ra_offset(struct uobj *o, uint64_t v)
+static bool frame_rule(struct uobj *o, uint64_t v, struct rule *out)
 {
 	if (!o->rules)
 		o->rules = xcalloc(RULE_SLOTS, sizeof(*o->rules));
 	struct rule *r = &o->rules[(v ^ (v >> 8)) % RULE_SLOTS];
-	if (r->valid && r->vaddr == v)
-		return r->ra_off;
-	*r = (struct rule){ v, NO_RULE, true };
-	if (!o->cfi_tried) {
-		o->cfi_tried = true;
-		o->cfi = o->elf ? dwarf_getcfi_elf(o->elf) : NULL;
-	}
-	Dwarf_Frame *fr;
-	if (!o->cfi || dwarf_cfi_addrframe(o->cfi, v, &fr) != 0)
-		return NO_RULE;
-	Dwarf_Op mem[3], *ops;
-	size_t n;
-	bool signal;
-	int64_t cfa, ra;
-	if (dwarf_frame_info(fr, NULL, NULL, &signal) == DWARF_RA && !signal && dwarf_frame_cfa(fr, &ops, &n) == 0 &&
-	    n == 1 && ops[0].atom == DW_OP_bregx && ops[0].number == DWARF_RSP) {
-		cfa = (int64_t)ops[0].number2;
-		if (dwarf_frame_register(fr, DWARF_RA, mem, &ops, &n) == 0 && n >= 1 && n <= 2 &&
-		    ops[0].atom == DW_OP_call_frame_cfa && (n == 1 || ops[1].atom == DW_OP_plus_uconst)) {
-			ra = cfa + (n == 2 ? (int64_t)ops[1].number : 0);
-			if (ra >= 0 && ra < INT32_MAX)
-				r->ra_off = (int32_t)ra;
+	if (!r->valid || r->vaddr != v) {
+		*r = (struct rule){ .vaddr = v, .valid = true };
+		if (!o->cfi_tried) {
+			o->cfi_tried = true;
+			o->cfi = o->elf ? dwarf_getcfi_elf(o->elf) : NULL;
 		}
+		Dwarf_Frame *fr;
+		if (!o->cfi || dwarf_cfi_addrframe(o->cfi, v, &fr) != 0)
+			return false;
+		Dwarf_Op *ops;
+		size_t n;
+		bool signal;
+		struct rule t = *r;
+		if (dwarf_frame_info(fr, NULL, NULL, &signal) == DWARF_RA && !signal &&
+		    dwarf_frame_cfa(fr, &ops, &n) == 0 && n == 1 && ops[0].atom == DW_OP_bregx &&
+		    (ops[0].number == DWARF_RSP || ops[0].number == DWARF_RBP) && (int64_t)ops[0].number2 > 0 &&
+		    (int64_t)ops[0].number2 < INT32_MAX && saved_at(fr, DWARF_RA, &t.ra_at) && t.ra_at != SAME &&
+		    saved_at(fr, DWARF_RBP, &t.rbp_at)) {
+			t.cfa_rbp = ops[0].number == DWARF_RBP;
+			t.cfa_off = (int32_t)ops[0].number2;
+			t.usable = true;
+			*r = t;
+		}
+		free(fr);
 	}
-	free(fr);
-	return r->ra_off;
+	*out = *r;
+	return r->usable;
+}
+
+static bool read_word(uint64_t addr, uint64_t *val)
+{
+	return access_mem(NULL, addr, val, 0, NULL) == 0;
 }
 
 /*
- * The common case without libunwind: the syscall sits in a skipped object
- * (the C library's wrapper) whose frame rule there is a fixed offset from
- * the stack pointer, and the return address it yields is in an object that
- * is not skipped. Anything else is left to the full walk.
+ * The common case without libunwind: from the syscall up through skipped
+ * objects (the C library's wrapper, fopen's layers, opendir, locale loading)
+ * while every frame's rule needs only the stack and frame pointers, to the
+ * first return address in an object that is not skipped. Anything else is
+ * left to the full walk.
  */
 static bool direct_caller(struct umapping *mp, struct caller *out)
 {
-	uint64_t bias, ra;
-	int32_t off;
-	if (!bias_of(mp, &bias) || (off = ra_offset(mp->obj, cur_ip - bias)) == NO_RULE ||
-	    access_mem(NULL, cur_sp + (uint64_t)off, &ra, 0, NULL) < 0)
-		return false;
-	struct umapping *up = mapping_at(ra);
-	if (!up || object_of(up)->skip)
-		return false;
-	name_caller(up, ra, false, out);
-	return true;
+	uint64_t pc = cur_ip, sp = cur_sp, rbp = 0;
+	bool have_rbp = false;
+	for (int depth = 0; depth < MAX_FRAMES; depth++) {
+		uint64_t bias, ra, cfa;
+		struct rule r;
+		/* Past frame 0, pc is a return address: the call is the byte before it. */
+		if (!bias_of(mp, &bias) || !frame_rule(mp->obj, pc - bias - (depth > 0), &r))
+			return false;
+		if (r.cfa_rbp && !have_rbp) {
+			/* Every inner frame left rbp alone: its value is still the register's. */
+			if (!have_regs && ptrace(PTRACE_GETREGS, cur_tid, 0L, &cur_regs) < 0)
+				return false;
+			have_regs = true;
+			rbp = cur_regs.rbp;
+			have_rbp = true;
+		}
+		cfa = (r.cfa_rbp ? rbp : sp) + (uint64_t)(int64_t)r.cfa_off;
+		if (!read_word(cfa + (uint64_t)(int64_t)r.ra_at, &ra))
+			return false;
+		if (r.rbp_at != SAME) {
+			if (!read_word(cfa + (uint64_t)(int64_t)r.rbp_at, &rbp))
+				return false;
+			have_rbp = true;
+		}
+		sp = cfa; /* the caller's stack pointer is the CFA */
+		pc = ra;
+		if (!(mp = mapping_at(pc)))
+			return false;
+		if (!object_of(mp)->skip) {
+			name_caller(mp, pc, false, out);
+			return true;
+		}
+	}
+	return false;
 }
 
 /* The full walk with libunwind, from the syscall's frame. */
