@@ -37,7 +37,7 @@ extern int _Ux86_64_dwarf_search_unwind_table(unw_addr_space_t as, unw_word_t ip
 
 struct sym {
 	uint64_t addr, size;
-	char *name;
+	const char *name; /* in the object's mapped file */
 };
 
 struct seg {
@@ -54,9 +54,9 @@ struct uobj {
 	bool has_table;            /* a usable .eh_frame_hdr binary-search table */
 	uint64_t hdr_vaddr, table_vaddr, fde_count;
 	uint64_t text_lo, text_hi; /* vaddr range of the executable segments */
-	struct sym *syms;
+	struct sym *syms;          /* loaded on first use: skipped objects never need them */
 	size_t nsyms;
-	bool skip, loader, bad;
+	bool syms_loaded, skip, loader, bad;
 	Elf *elf;                  /* over `data`, for the CFI */
 	Dwarf_CFI *cfi;            /* .eh_frame through libdw, opened on first use */
 	bool cfi_tried;
@@ -146,6 +146,7 @@ static int cmp_sym(const void *a, const void *b)
 	return (x->addr > y->addr) - (x->addr < y->addr);
 }
 
+/* The function symbols of .symtab and .dynsym, sorted by address. */
 static void load_symbols(struct uobj *o, Elf *elf)
 {
 	Elf_Scn *scn = NULL;
@@ -167,7 +168,7 @@ static void load_symbols(struct uobj *o, Elf *elf)
 			if (!name || !*name)
 				continue;
 			xgrow(&o->syms, &cap, o->nsyms + 1, sizeof(*o->syms));
-			o->syms[o->nsyms++] = (struct sym){ s->st_value, s->st_size, xstrdup(name) };
+			o->syms[o->nsyms++] = (struct sym){ s->st_value, s->st_size, name };
 		}
 	}
 	if (o->nsyms > 1)
@@ -240,7 +241,6 @@ static struct uobj *load_object(const char *path)
 			load_table(o, ph->p_vaddr, ph->p_offset, ph->p_filesz);
 		}
 	}
-	load_symbols(o, elf);
 	o->elf = elf;
 	o->bad = o->nsegs == 0;
 	return o;
@@ -462,6 +462,11 @@ static const char *function_at(struct umapping *mp, uint64_t ip)
 		return NULL;
 	struct uobj *o = mp->obj;
 	uint64_t v = ip - bias;
+	if (!o->syms_loaded) {
+		o->syms_loaded = true;
+		if (o->elf)
+			load_symbols(o, o->elf);
+	}
 	size_t lo = 0, hi = o->nsyms;
 	while (lo < hi) { /* the last symbol starting at or before v */
 		size_t mid = (lo + hi) / 2;
@@ -705,15 +710,13 @@ void unwind_cleanup(void)
 	check_direct = false;
 	MAP_FOREACH(&objects, i) {
 		struct uobj *o = objects.vals[i];
-		if (o->data)
-			munmap((void *)o->data, o->size);
 		if (o->cfi)
 			dwarf_cfi_end(o->cfi);
 		if (o->elf)
 			elf_end(o->elf);
+		if (o->data)
+			munmap((void *)o->data, o->size);
 		free(o->rules);
-		for (size_t k = 0; k < o->nsyms; k++)
-			free(o->syms[k].name);
 		free(o->syms);
 		free(o->segs);
 		free(o);
