@@ -104,6 +104,11 @@ struct mf_file *manifest_add_file(struct manifest *m, const char *path, unsigned
 	return f;
 }
 
+struct mf_file *manifest_file(struct manifest *m, const char *path)
+{
+	return entry_for(m, &m->files, path, sizeof(struct mf_file), NULL);
+}
+
 struct mf_missing *manifest_add_missing(struct manifest *m, const char *path, const char *binary)
 {
 	struct mf_missing *p = entry_for(m, &m->missing, path, sizeof(*p), NULL);
@@ -353,6 +358,14 @@ void manifest_finalize(struct manifest *m)
 	free(files);
 	map_free(&object_targets);
 	map_free(&dirs);
+	m->sorted_missing = sorted_entries(&m->missing, &m->n_missing);
+}
+
+void manifest_sort(struct manifest *m)
+{
+	m->sorted_binaries = sorted_entries(&m->binaries, &m->n_binaries);
+	m->sorted_libraries = sorted_entries(&m->libraries, &m->n_libraries);
+	m->sorted_files = sorted_entries(&m->files, &m->n_files);
 	m->sorted_missing = sorted_entries(&m->missing, &m->n_missing);
 }
 

@@ -141,6 +141,8 @@ struct mf_library *manifest_add_library(struct manifest *m, const char *path, co
  * once. Returns the file's entry (owned by the manifest).
  */
 struct mf_file *manifest_add_file(struct manifest *m, const char *path, unsigned access, const struct mf_opener *by);
+/* The entry of `path` in files, created empty (no access, no opener) when absent. */
+struct mf_file *manifest_file(struct manifest *m, const char *path);
 /* Returns the missing entry (owned by the manifest). */
 struct mf_missing *manifest_add_missing(struct manifest *m, const char *path, const char *binary);
 /* Add an interned string to a set, once (order of first insertion kept). */
@@ -163,6 +165,9 @@ bool manifest_env_is_secret(const char *name_eq_value);
  * binaries or libraries, and build the sorted views. Call once, after tracing.
  */
 void manifest_finalize(struct manifest *m);
+
+/* Build the sorted views only, touching no file (a manifest read back from JSON). */
+void manifest_sort(struct manifest *m);
 
 /*
  * The host path of manifest path `path` (inside m->root when set) in `buf`

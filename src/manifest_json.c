@@ -13,12 +13,15 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 when invalid. */
-static size_t utf8_seq(const unsigned char *s)
+size_t manifest_json_utf8_seq(const unsigned char *s, size_t avail)
 {
+	if (avail == 0)
+		return 0;
 	if (s[0] < 0x80)
 		return 1;
 	size_t n = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 && s[0] <= 0xef ? 3 : s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : 0;
+	if (n > avail)
+		return 0;
 	for (size_t i = 1; i < n; i++)
 		if ((s[i] & 0xc0) != 0x80)
 			return 0;
@@ -27,6 +30,12 @@ static size_t utf8_seq(const unsigned char *s)
 	if (n == 4 && ((s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90)))
 		return 0;
 	return n;
+}
+
+/* The same in a NUL-terminated string (a NUL stops any sequence). */
+static size_t utf8_seq(const unsigned char *s)
+{
+	return manifest_json_utf8_seq(s, 4);
 }
 
 /*

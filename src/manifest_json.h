@@ -1,4 +1,7 @@
-/* manifest_json.c: the only file that speaks cJSON: writing manifests. */
+/*
+ * manifest_json.c and manifest_json_read.c: the only files that speak
+ * cJSON: writing manifests, and reading them back into the model.
+ */
 #ifndef FP_MANIFEST_JSON_H
 #define FP_MANIFEST_JSON_H
 
@@ -43,5 +46,37 @@ void json_out_discard(struct json_out *o);
  * path stays intact).
  */
 int manifest_json_write(struct json_out *o, const struct manifest *m, const struct run_info *run);
+
+/* What a manifest read back says of its run, host and tool (strings interned in its manifest). */
+struct mf_origin {
+	const char *mode;        /* "trace" or "scan" */
+	const char **command;    /* owned array (NULL-terminated) of interned strings */
+	size_t n_command;
+	const char *cwd, *start, *root;
+	double duration_s;
+	bool complete;
+	struct mf_exit exit;
+	const char *hostname, *kernel, *machine, *os;
+	const char *tool_version;
+};
+
+/*
+ * Read the manifest in `file` ("-" for standard input) into a new model
+ * (sorted, owned by the caller: manifest_free) and `origin` (free with
+ * mf_origin_free). Returns 0; -EINVAL when it is not a readable manifest,
+ * with one line in `err` saying where and what ("files[3].path: expected a
+ * string", "line 4, column 2: malformed JSON", a newer schema); or -errno
+ * when it cannot be read (`err` says strerror).
+ */
+int manifest_json_read(const char *file, struct manifest **out, struct mf_origin *origin, char *err, size_t errsz);
+
+/* The same from `len` bytes of text (the fuzz harness's entry point). */
+int manifest_json_parse(const char *text, size_t len, struct manifest **out, struct mf_origin *origin, char *err,
+			size_t errsz);
+
+void mf_origin_free(struct mf_origin *og);
+
+/* Length of the valid UTF-8 sequence at `s` (1..4) within `avail` bytes, or 0 when invalid. */
+size_t manifest_json_utf8_seq(const unsigned char *s, size_t avail);
 
 #endif

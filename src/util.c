@@ -107,6 +107,11 @@ ssize_t buf_read_file(struct buf *b, const char *path)
 	autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	return buf_read_fd(b, fd);
+}
+
+ssize_t buf_read_fd(struct buf *b, int fd)
+{
 	b->len = 0;
 	xgrow(&b->data, &b->cap, 4096, 1);
 	for (;;) {

@@ -60,6 +60,8 @@ void buf_free(struct buf *b);
  * Returns the length, or -errno.
  */
 ssize_t buf_read_file(struct buf *b, const char *path);
+/* The same from an open descriptor, read to its end (not closed). */
+ssize_t buf_read_fd(struct buf *b, int fd);
 
 /*
  * A byte-string -> pointer hash map (open addressing, linear probing).

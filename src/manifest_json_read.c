@@ -1,0 +1,639 @@
+/*
+ * manifest_json_read.c: reading a manifest back into the model, for diff,
+ * check, merge and show. The input is untrusted: every key is type-checked
+ * and the first problem is reported as one line naming the place
+ * ("files[3].opened_by[0].binary: expected a string"), never a crash.
+ * With manifest_json.c, the only files that include cJSON.h.
+ */
+#include "config.h"
+#include "manifest_json.h"
+#include "elfinfo.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SCHEMA_PREFIX "fingerprint/"
+#define SCHEMA_VERSION 1
+
+/* The reading in progress: the model being filled and the first error. */
+struct reader {
+	struct manifest *m;
+	char *err;
+	size_t errsz;
+	bool failed;
+};
+
+static bool failf(struct reader *r, const char *where, const char *fmt, ...) FP_PRINTF(3, 4);
+
+static bool failf(struct reader *r, const char *where, const char *fmt, ...)
+{
+	if (r->failed)
+		return false;
+	r->failed = true;
+	int n = snprintf(r->err, r->errsz, "%s%s", where, *where ? ": " : "");
+	va_list ap;
+	va_start(ap, fmt);
+	if (n >= 0 && (size_t)n < r->errsz)
+		vsnprintf(r->err + n, r->errsz - n, fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+/* A place name such as "files[3].opened_by" in `buf` (cut short when long). */
+static const char *place(char *buf, size_t n, const char *fmt, ...) FP_PRINTF(3, 4);
+
+static const char *place(char *buf, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, n, fmt, ap);
+	va_end(ap);
+	return buf;
+}
+
+static const char *at_key(char *buf, size_t n, const char *where, const char *key)
+{
+	return place(buf, n, "%s%s%s", where, *where ? "." : "", key);
+}
+
+static const char *at_index(char *buf, size_t n, const char *where, int i)
+{
+	return place(buf, n, "%s[%d]", where, i);
+}
+
+#define WHERE_MAX 512
+
+/*
+ * The string under `key` of object `o`, interned; NULL when absent or null
+ * (then an error when `required`).
+ */
+static const char *get_str(struct reader *r, const cJSON *o, const char *key, const char *where, bool required)
+{
+	char w[WHERE_MAX];
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	if (!v || cJSON_IsNull(v)) {
+		if (required)
+			failf(r, at_key(w, sizeof(w), where, key), "missing (a string is required)");
+		return NULL;
+	}
+	if (!cJSON_IsString(v))
+		return failf(r, at_key(w, sizeof(w), where, key), "expected a string"), NULL;
+	return manifest_intern(r->m, v->valuestring);
+}
+
+/* The array under `key` (NULL when absent or null; an error when not an array). */
+static const cJSON *get_array(struct reader *r, const cJSON *o, const char *key, const char *where, bool required)
+{
+	char w[WHERE_MAX];
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	if (!v || cJSON_IsNull(v)) {
+		if (required)
+			failf(r, at_key(w, sizeof(w), where, key), "missing (an array is required)");
+		return NULL;
+	}
+	if (!cJSON_IsArray(v))
+		return failf(r, at_key(w, sizeof(w), where, key), "expected an array"), NULL;
+	return v;
+}
+
+static const cJSON *get_object(struct reader *r, const cJSON *o, const char *key, const char *where, bool required)
+{
+	char w[WHERE_MAX];
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	if (!v || cJSON_IsNull(v)) {
+		if (required)
+			failf(r, at_key(w, sizeof(w), where, key), "missing (an object is required)");
+		return NULL;
+	}
+	if (!cJSON_IsObject(v))
+		return failf(r, at_key(w, sizeof(w), where, key), "expected an object"), NULL;
+	return v;
+}
+
+/* A non-negative integer under `key`, or `dflt` when absent. */
+static double get_count(struct reader *r, const cJSON *o, const char *key, const char *where, double dflt)
+{
+	char w[WHERE_MAX];
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	if (!v || cJSON_IsNull(v))
+		return dflt;
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1e15)
+		return failf(r, at_key(w, sizeof(w), where, key), "expected a non-negative number"), dflt;
+	return v->valuedouble;
+}
+
+static bool get_bool(struct reader *r, const cJSON *o, const char *key, const char *where)
+{
+	char w[WHERE_MAX];
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	if (!v || cJSON_IsNull(v))
+		return false;
+	if (!cJSON_IsBool(v))
+		return failf(r, at_key(w, sizeof(w), where, key), "expected true or false"), false;
+	return cJSON_IsTrue(v);
+}
+
+/* A NULL-terminated malloc'd copy of a string array's items (owned by the caller), or NULL. */
+static char **strv_of(struct reader *r, const cJSON *a, const char *where, size_t *n)
+{
+	char w[WHERE_MAX];
+	int count = cJSON_GetArraySize(a);
+	char **v = xcalloc((size_t)count + 1, sizeof(*v));
+	int i = 0;
+	const cJSON *e;
+	*n = 0;
+	cJSON_ArrayForEach(e, a) {
+		if (!cJSON_IsString(e)) {
+			failf(r, at_index(w, sizeof(w), where, i), "expected a string");
+			break;
+		}
+		v[(*n)++] = xstrdup(e->valuestring);
+		i++;
+	}
+	return v;
+}
+
+/* Each string of array `a`, interned, into set `s`. */
+static void read_strset(struct reader *r, const cJSON *a, const char *where, struct strset *s)
+{
+	char w[WHERE_MAX];
+	int i = 0;
+	const cJSON *e;
+	cJSON_ArrayForEach(e, a) {
+		if (!cJSON_IsString(e)) {
+			failf(r, at_index(w, sizeof(w), where, i), "expected a string");
+			return;
+		}
+		strset_add(s, manifest_intern(r->m, e->valuestring));
+		i++;
+	}
+}
+
+static const char *const elf_types[] = { "executable", "pie", "shared-library", "static", "other" };
+
+static struct elfinfo *read_elf(struct reader *r, const cJSON *o, const char *where)
+{
+	char w[WHERE_MAX];
+	struct elfinfo *e = xcalloc(1, sizeof(*e));
+	e->elfclass = (int)get_count(r, o, "class", where, 0);
+	e->machine = get_str(r, o, "machine", where, false);
+	const char *type = get_str(r, o, "type", where, false);
+	e->type = ELF_TYPE_OTHER;
+	for (size_t i = 0; type && i < sizeof(elf_types) / sizeof(elf_types[0]); i++)
+		if (strcmp(type, elf_types[i]) == 0)
+			e->type = (enum elf_type)i;
+	const char *s;
+	if ((s = get_str(r, o, "interp", where, false)))
+		e->interp = xstrdup(s);
+	if ((s = get_str(r, o, "soname", where, false)))
+		e->soname = xstrdup(s);
+	if ((s = get_str(r, o, "rpath", where, false)))
+		e->rpath = xstrdup(s);
+	if ((s = get_str(r, o, "runpath", where, false)))
+		e->runpath = xstrdup(s);
+	if ((s = get_str(r, o, "build_id", where, false)))
+		e->build_id = xstrdup(s);
+	const cJSON *a = get_array(r, o, "needed", where, false);
+	if (a)
+		e->needed = strv_of(r, a, at_key(w, sizeof(w), where, "needed"), &e->n_needed);
+	a = get_array(r, o, "provides_versions", where, false);
+	if (a)
+		e->provides = strv_of(r, a, at_key(w, sizeof(w), where, "provides_versions"), &e->n_provides);
+	const cJSON *req = get_object(r, o, "requires_versions", where, false), *k;
+	if (req) {
+		e->requires = xcalloc((size_t)cJSON_GetArraySize(req) + 1, sizeof(*e->requires));
+		cJSON_ArrayForEach(k, req) {
+			char w2[WHERE_MAX];
+			place(w2, sizeof(w2), "%s.requires_versions[\"%s\"]", where, k->string);
+			if (!cJSON_IsArray(k)) {
+				failf(r, w2, "expected an array");
+				break;
+			}
+			struct elf_verneed *vn = &e->requires[e->n_requires++];
+			vn->file = xstrdup(k->string);
+			vn->versions = strv_of(r, k, w2, &vn->n_versions);
+		}
+	}
+	e->stripped = get_bool(r, o, "stripped", where);
+	return e;
+}
+
+/* "elf" (or "script", "elf_error") and "sha256" of a binary or library. */
+static void read_facts(struct reader *r, const cJSON *o, const char *where, struct mf_facts *f)
+{
+	char w[WHERE_MAX];
+	const cJSON *elf = get_object(r, o, "elf", where, false);
+	if (elf && !f->elf)
+		f->elf = read_elf(r, elf, at_key(w, sizeof(w), where, "elf"));
+	const char *s = get_str(r, o, "elf_error", where, false);
+	if (s && !f->elf_error)
+		f->elf_error = xstrdup(s);
+	const cJSON *script = get_object(r, o, "script", where, false);
+	if (script && !f->script_interp) {
+		at_key(w, sizeof(w), where, "script");
+		if ((s = get_str(r, script, "interpreter", w, true)))
+			f->script_interp = xstrdup(s);
+		if ((s = get_str(r, script, "args", w, false)))
+			f->script_args = xstrdup(s);
+	}
+	if ((s = get_str(r, o, "sha256", where, false)))
+		f->sha256 = xstrdup(s);
+	else if (cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "sha256")))
+		f->hash_failed = true;
+}
+
+static void read_binary(struct reader *r, const cJSON *o, const char *where)
+{
+	const char *path = get_str(r, o, "path", where, true);
+	if (!path)
+		return;
+	struct mf_binary *b = manifest_binary(r->m, path);
+	b->target = get_str(r, o, "target", where, false);
+	b->exec_count += (unsigned long)get_count(r, o, "exec_count", where, 0);
+	read_facts(r, o, where, &b->facts);
+}
+
+static void read_library(struct reader *r, const cJSON *o, const char *where)
+{
+	char w[WHERE_MAX];
+	const char *path = get_str(r, o, "path", where, true);
+	if (!path)
+		return;
+	struct mf_library *l = manifest_add_library(r->m, path, NULL);
+	l->target = get_str(r, o, "target", where, false);
+	l->how = get_str(r, o, "how", where, false);
+	l->found_via = get_str(r, o, "found_via", where, false);
+	l->found_dir = get_str(r, o, "found_dir", where, false);
+	const cJSON *a = get_array(r, o, "loaded_by", where, false);
+	if (a)
+		read_strset(r, a, at_key(w, sizeof(w), where, "loaded_by"), &l->loaded_by);
+	read_facts(r, o, where, &l->facts);
+}
+
+static unsigned access_of(struct reader *r, const char *s, const char *where)
+{
+	if (!s || strcmp(s, "read") == 0)
+		return ACCESS_READ;
+	if (strcmp(s, "write") == 0)
+		return ACCESS_WRITE;
+	if (strcmp(s, "read-write") == 0)
+		return ACCESS_READ | ACCESS_WRITE;
+	char w[WHERE_MAX];
+	failf(r, at_key(w, sizeof(w), where, "access"), "'%s' is not read, write or read-write", s);
+	return 0;
+}
+
+static void read_file(struct reader *r, const cJSON *o, const char *where)
+{
+	char w[WHERE_MAX], w2[WHERE_MAX];
+	const char *path = get_str(r, o, "path", where, true);
+	if (!path)
+		return;
+	unsigned access = access_of(r, get_str(r, o, "access", where, true), where);
+	if (get_bool(r, o, "created", where))
+		access |= ACCESS_CREATED;
+	const cJSON *a = get_array(r, o, "opened_by", where, false), *e;
+	struct mf_file *f = NULL;
+	int i = 0;
+	if (a) {
+		at_key(w, sizeof(w), where, "opened_by");
+		cJSON_ArrayForEach(e, a) {
+			at_index(w2, sizeof(w2), w, i++);
+			if (!cJSON_IsObject(e)) {
+				failf(r, w2, "expected an object");
+				return;
+			}
+			const cJSON *mod = cJSON_GetObjectItemCaseSensitive(e, "module");
+			struct mf_opener by = {
+				.binary = get_str(r, e, "binary", w2, false),
+				.module = get_str(r, e, "module", w2, false),
+				.function = get_str(r, e, "function", w2, false),
+				.for_lib = get_str(r, e, "for", w2, false),
+				.unknown = mod && cJSON_IsNull(mod),
+			};
+			if (by.module || by.unknown)
+				r->m->callers = true;
+			f = manifest_add_file(r->m, path, access, &by);
+		}
+	}
+	if (!f) {
+		f = manifest_file(r->m, path);
+		f->access |= access;
+	}
+	f->target = get_str(r, o, "target", where, false);
+	f->type = get_str(r, o, "type", where, false);
+	const char *s = get_str(r, o, "sha256", where, false);
+	if (s && !f->sha256)
+		f->sha256 = xstrdup(s);
+	else if (!s && cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "sha256")))
+		f->hash_failed = true;
+}
+
+static void read_missing(struct reader *r, const cJSON *o, const char *where)
+{
+	char w[WHERE_MAX];
+	const char *path = get_str(r, o, "path", where, true);
+	if (!path)
+		return;
+	struct mf_missing *p = manifest_add_missing(r->m, path, NULL);
+	const cJSON *a = get_array(r, o, "probed_by", where, false);
+	if (a)
+		read_strset(r, a, at_key(w, sizeof(w), where, "probed_by"), &p->probed_by);
+	if ((a = get_array(r, o, "tried", where, false)))
+		read_strset(r, a, at_key(w, sizeof(w), where, "tried"), &p->tried);
+}
+
+/* A JSON array of strings as a NUL-separated blob (malloc'd, owned by the caller). */
+static char *blob_of(struct reader *r, const cJSON *a, const char *where, size_t *len)
+{
+	char w[WHERE_MAX];
+	struct buf b = { 0 };
+	int i = 0;
+	const cJSON *e;
+	cJSON_ArrayForEach(e, a) {
+		if (!cJSON_IsString(e)) {
+			failf(r, at_index(w, sizeof(w), where, i), "expected a string");
+			break;
+		}
+		buf_append(&b, e->valuestring, strlen(e->valuestring) + 1);
+		i++;
+	}
+	*len = b.len;
+	if (!b.data)
+		b.data = xcalloc(1, 1);
+	return b.data;
+}
+
+/* "env" and "cmdlines": {binary: [...]} */
+static void read_per_binary(struct reader *r, const cJSON *root)
+{
+	char w[WHERE_MAX], w2[WHERE_MAX];
+	const cJSON *env = get_object(r, root, "env", "", false), *k, *e;
+	cJSON_ArrayForEach(k, env) {
+		place(w, sizeof(w), "env[\"%s\"]", k->string);
+		if (!cJSON_IsArray(k)) {
+			failf(r, w, "expected an array");
+			return;
+		}
+		struct mf_binary *b = manifest_binary(r->m, manifest_intern(r->m, k->string));
+		size_t len;
+		autofree char *blob = blob_of(r, k, w, &len);
+		manifest_add_env(r->m, b, blob, len);
+	}
+	const cJSON *cmd = get_object(r, root, "cmdlines", "", false);
+	cJSON_ArrayForEach(k, cmd) {
+		place(w, sizeof(w), "cmdlines[\"%s\"]", k->string);
+		if (!cJSON_IsArray(k)) {
+			failf(r, w, "expected an array");
+			return;
+		}
+		struct mf_binary *b = manifest_binary(r->m, manifest_intern(r->m, k->string));
+		int i = 0;
+		cJSON_ArrayForEach(e, k) {
+			at_index(w2, sizeof(w2), w, i++);
+			if (!cJSON_IsArray(e)) {
+				failf(r, w2, "expected an array of strings");
+				return;
+			}
+			size_t len;
+			autofree char *blob = blob_of(r, e, w2, &len);
+			manifest_add_cmdline(r->m, b, blob, len);
+		}
+	}
+}
+
+static struct mf_exit read_exit(struct reader *r, const cJSON *o, const char *key, const char *where)
+{
+	struct mf_exit x = { 0 };
+	char w[WHERE_MAX];
+	const cJSON *e = get_object(r, o, key, where, false);
+	if (e) {
+		at_key(w, sizeof(w), where, key);
+		x.exited = true;
+		x.status = (int)get_count(r, e, "status", w, 0);
+		x.signal = (int)get_count(r, e, "signal", w, 0);
+	}
+	return x;
+}
+
+static void read_processes(struct reader *r, const cJSON *a)
+{
+	char w[WHERE_MAX];
+	int i = 0;
+	const cJSON *o;
+	cJSON_ArrayForEach(o, a) {
+		at_index(w, sizeof(w), "processes", i++);
+		if (!cJSON_IsObject(o)) {
+			failf(r, w, "expected an object");
+			return;
+		}
+		struct mf_process *p = manifest_add_process(r->m, (pid_t)get_count(r, o, "pid", w, 0),
+							    (pid_t)get_count(r, o, "ppid", w, 0));
+		p->binary = get_str(r, o, "binary", w, false);
+		const cJSON *argv = get_array(r, o, "argv", w, false);
+		if (argv) {
+			char w2[WHERE_MAX];
+			p->argv = blob_of(r, argv, at_key(w2, sizeof(w2), w, "argv"), &p->argv_len);
+		}
+		const char *cwd = get_str(r, o, "cwd", w, false);
+		p->cwd = cwd ? xstrdup(cwd) : NULL;
+		p->threads = (unsigned)get_count(r, o, "threads", w, 1);
+		p->exit = read_exit(r, o, "exit", w);
+	}
+}
+
+static void read_origin(struct reader *r, const cJSON *root, struct mf_origin *og)
+{
+	const cJSON *run = get_object(r, root, "run", "", true), *a;
+	const cJSON *host = get_object(r, root, "host", "", false);
+	const cJSON *tool = get_object(r, root, "tool", "", false);
+	if (!run)
+		return;
+	og->mode = get_str(r, run, "mode", "run", true);
+	if (og->mode && strcmp(og->mode, "trace") != 0 && strcmp(og->mode, "scan") != 0)
+		failf(r, "run.mode", "'%s' is not trace or scan", og->mode);
+	og->cwd = get_str(r, run, "cwd", "run", false);
+	og->start = get_str(r, run, "start", "run", false);
+	og->root = get_str(r, run, "root", "run", false);
+	og->duration_s = get_count(r, run, "duration_s", "run", 0);
+	og->complete = get_bool(r, run, "complete", "run");
+	og->exit = read_exit(r, run, "exit", "run");
+	if ((a = get_array(r, run, "command", "run", false))) {
+		char **v = strv_of(r, a, "run.command", &og->n_command);
+		og->command = xcalloc(og->n_command + 1, sizeof(*og->command));
+		for (size_t i = 0; i < og->n_command; i++) {
+			og->command[i] = manifest_intern(r->m, v[i]);
+			free(v[i]);
+		}
+		free(v);
+	}
+	if ((a = get_array(r, run, "warnings", "run", false))) {
+		const cJSON *e;
+		int i = 0;
+		cJSON_ArrayForEach(e, a) {
+			char w[WHERE_MAX];
+			at_index(w, sizeof(w), "run.warnings", i++);
+			if (!cJSON_IsObject(e)) {
+				failf(r, w, "expected an object");
+				break;
+			}
+			const char *kind = get_str(r, e, "kind", w, true), *msg = get_str(r, e, "message", w, false);
+			if (kind) {
+				manifest_warn(r->m, kind, "%s", msg ? msg : "");
+				r->m->warnings[r->m->nwarnings - 1].count = (unsigned long)get_count(r, e, "count", w, 1);
+			}
+		}
+	}
+	if (host) {
+		og->hostname = get_str(r, host, "hostname", "host", false);
+		og->kernel = get_str(r, host, "kernel", "host", false);
+		og->machine = get_str(r, host, "machine", "host", false);
+		og->os = get_str(r, host, "os", "host", false);
+	}
+	if (tool)
+		og->tool_version = get_str(r, tool, "version", "tool", false);
+	r->m->traced = og->mode && strcmp(og->mode, "trace") == 0;
+}
+
+/* Each object of the array `key` of `root`, through `fn`. */
+static void read_section(struct reader *r, const cJSON *root, const char *key,
+			 void (*fn)(struct reader *, const cJSON *, const char *))
+{
+	char w[WHERE_MAX];
+	const cJSON *a = get_array(r, root, key, "", true), *o;
+	int i = 0;
+	cJSON_ArrayForEach(o, a) {
+		if (r->failed)
+			return;
+		at_index(w, sizeof(w), key, i++);
+		if (!cJSON_IsObject(o)) {
+			failf(r, w, "expected an object");
+			return;
+		}
+		fn(r, o, w);
+	}
+}
+
+/* The schema string: ours, a newer one, or not a manifest at all. */
+static bool check_schema(struct reader *r, const cJSON *root)
+{
+	const cJSON *s = cJSON_GetObjectItemCaseSensitive(root, "schema");
+	if (!cJSON_IsString(s))
+		return failf(r, "", "not a fingerprint manifest (no \"schema\": \"%s%d\")", SCHEMA_PREFIX, SCHEMA_VERSION);
+	const char *v = s->valuestring;
+	if (strncmp(v, SCHEMA_PREFIX, strlen(SCHEMA_PREFIX)) != 0)
+		return failf(r, "schema", "'%s' is not a fingerprint manifest schema", v);
+	char *end;
+	long n = strtol(v + strlen(SCHEMA_PREFIX), &end, 10);
+	if (*end || end == v + strlen(SCHEMA_PREFIX) || n < 1)
+		return failf(r, "schema", "'%s' is not a fingerprint manifest schema", v);
+	if (n > SCHEMA_VERSION)
+		return failf(r, "schema", "%s is newer than this fingerprint reads (%s%d); upgrade fingerprint", v,
+			     SCHEMA_PREFIX, SCHEMA_VERSION);
+	return true;
+}
+
+/* Line and column of byte offset `off` of `text`. */
+static void line_col(const char *text, size_t off, unsigned long *line, unsigned long *col)
+{
+	*line = 1;
+	*col = 1;
+	for (size_t i = 0; i < off; i++) {
+		if (text[i] == '\n') {
+			(*line)++;
+			*col = 1;
+		} else {
+			(*col)++;
+		}
+	}
+}
+
+int manifest_json_parse(const char *text, size_t len, struct manifest **out, struct mf_origin *origin, char *err,
+			size_t errsz)
+{
+	struct reader r = { .err = err, .errsz = errsz };
+	unsigned long line, col;
+	*out = NULL;
+	memset(origin, 0, sizeof(*origin));
+	if (memchr(text, '\0', len)) {
+		line_col(text, (size_t)((const char *)memchr(text, '\0', len) - text), &line, &col);
+		snprintf(err, errsz, "line %lu, column %lu: a NUL byte: not a JSON text", line, col);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < len;) {
+		size_t n = manifest_json_utf8_seq((const unsigned char *)text + i, len - i);
+		if (!n) {
+			line_col(text, i, &line, &col);
+			snprintf(err, errsz, "line %lu, column %lu: invalid UTF-8 (byte 0x%02x)", line, col,
+				 (unsigned char)text[i]);
+			return -EINVAL;
+		}
+		i += n;
+	}
+	const char *end = NULL;
+	cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, true);
+	if (!root) {
+		size_t off = end && end >= text && end <= text + len ? (size_t)(end - text) : len;
+		line_col(text, off, &line, &col);
+		snprintf(err, errsz, "line %lu, column %lu: malformed JSON (or nested deeper than %d levels)", line, col,
+			 CJSON_NESTING_LIMIT);
+		return -EINVAL;
+	}
+	r.m = manifest_new();
+	r.m->keep_secrets = true; /* as written: redacted values stay redacted, nothing more */
+	if (!cJSON_IsObject(root)) {
+		failf(&r, "", "not a fingerprint manifest (the top level is not an object)");
+	} else if (check_schema(&r, root)) {
+		read_origin(&r, root, origin);
+		read_section(&r, root, "binaries", read_binary);
+		read_section(&r, root, "libraries", read_library);
+		read_section(&r, root, "files", read_file);
+		read_section(&r, root, "missing", read_missing);
+		if (!r.failed)
+			read_per_binary(&r, root);
+		const cJSON *procs = get_array(&r, root, "processes", "", false);
+		if (procs && !r.failed)
+			read_processes(&r, procs);
+	}
+	cJSON_Delete(root);
+	if (r.failed) {
+		free(origin->command);
+		memset(origin, 0, sizeof(*origin));
+		manifest_free(r.m);
+		return -EINVAL;
+	}
+	manifest_sort(r.m);
+	*out = r.m;
+	return 0;
+}
+
+int manifest_json_read(const char *file, struct manifest **out, struct mf_origin *origin, char *err, size_t errsz)
+{
+	struct buf b = { 0 };
+	*out = NULL;
+	memset(origin, 0, sizeof(*origin));
+	ssize_t n = strcmp(file, "-") == 0 ? buf_read_fd(&b, 0) : buf_read_file(&b, file);
+	if (n < 0) {
+		buf_free(&b);
+		snprintf(err, errsz, "%s", strerror((int)-n));
+		return (int)n;
+	}
+	if (n == 0) {
+		buf_free(&b);
+		snprintf(err, errsz, "empty file: not a fingerprint manifest");
+		return -EINVAL;
+	}
+	int r = manifest_json_parse(b.data, b.len, out, origin, err, errsz);
+	buf_free(&b);
+	return r;
+}
+
+void mf_origin_free(struct mf_origin *og)
+{
+	free(og->command);
+	memset(og, 0, sizeof(*og));
+}
