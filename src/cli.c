@@ -15,10 +15,12 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: %s [OPTION]... [--] COMMAND [ARG]...\n"
 		"  or:  %s scan [OPTION]... FILE...\n"
+		"  or:  %s diff [OPTION]... OLD.json NEW.json\n"
 		"Run COMMAND under ptrace, follow its whole process tree and write a JSON\n"
 		"manifest of the binaries, libraries, files, environment and command lines\n"
 		"it used. 'scan' resolves the libraries of ELF files without running them\n"
-		"('%s scan --help'); to trace a program named scan, write '-- scan'.\n"
+		"('%s scan --help'); 'diff' compares two manifests ('%s diff --help').\n"
+		"To trace a program named like a subcommand, write '-- scan'.\n"
 		"\n"
 		"  -o, --output=FILE   write the manifest to FILE (default: fingerprint.json);\n"
 		"                      '-' writes it to standard output\n"
@@ -42,7 +44,7 @@ static void usage(FILE *f)
 		"fingerprint itself fails.\n"
 		"\n"
 		"Example: %s -o deps.json -- mpirun -np 4 ./solver input.dat\n",
-		program_name, program_name, program_name, program_name);
+		program_name, program_name, program_name, program_name, program_name, program_name);
 }
 
 static void version(void)
@@ -54,7 +56,10 @@ static void version(void)
 	       PACKAGE_NAME, PACKAGE_VERSION);
 }
 
-enum { OPT_NO_SECCOMP = 256, OPT_KEEP_SECRETS, OPT_HASH, OPT_ROOT, OPT_LD_LIBRARY_PATH, OPT_CALLERS, OPT_CALLER_SKIP };
+enum {
+	OPT_NO_SECCOMP = 256, OPT_KEEP_SECRETS, OPT_HASH, OPT_ROOT, OPT_LD_LIBRARY_PATH, OPT_CALLERS, OPT_CALLER_SKIP,
+	OPT_ALL, OPT_IGNORE, OPT_FORMAT,
+};
 
 static _Noreturn void bad_usage(const char *fmt, const char *arg)
 {
@@ -151,6 +156,66 @@ void cli_parse_scan(int argc, char **argv, struct scan_opts *o)
 	if (optind >= argc)
 		bad_usage("%sscan: no file given", "");
 	o->paths = argv + optind;
+}
+
+static void diff_usage(void)
+{
+	printf("Usage: %s diff [OPTION]... OLD.json NEW.json\n"
+	       "Compare two manifests entry by entry: what was added to, removed from or\n"
+	       "changed in binaries, libraries, files, missing, env and cmdlines. An entry\n"
+	       "changed when its sha256, build_id, soname, needed list, access mode or\n"
+	       "symlink target differs; the report says which. Pids, times, processes,\n"
+	       "run and host are left out unless --all.\n"
+	       "\n"
+	       "      --all            compare run, host and the process tree too\n"
+	       "      --ignore=GLOB    leave out paths matching GLOB (fnmatch, '*' matches\n"
+	       "                       '/' too: '/tmp/*', '*.pyc'); repeatable\n"
+	       "      --format=FORMAT  text (the default: '+' added, '-' removed, '~' changed,\n"
+	       "                       grouped by section, then a count) or json\n"
+	       "  -h, --help           display this help and exit\n"
+	       "\n"
+	       "Exit status: 0 when the manifests are equal (nothing is printed in text\n"
+	       "format), 1 when they differ, 2 when a manifest cannot be read or on usage\n"
+	       "errors, like diff(1).\n",
+	       program_name);
+}
+
+void cli_parse_diff(int argc, char **argv, struct diff_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "all", no_argument, NULL, OPT_ALL },
+		{ "ignore", required_argument, NULL, OPT_IGNORE },
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_ALL: o->all = true; break;
+		case OPT_IGNORE:
+			o->ignore = xrealloc(o->ignore, (o->n_ignore + 1) * sizeof(*o->ignore));
+			o->ignore[o->n_ignore++] = optarg;
+			break;
+		case OPT_FORMAT:
+			if (strcmp(optarg, "text") && strcmp(optarg, "json"))
+				bad_usage("invalid --format '%s' (text or json)", optarg);
+			o->json = strcmp(optarg, "json") == 0;
+			break;
+		case 'h': diff_usage(); exit(0);
+		case 'V': version(); exit(0);
+		default: bad_option(argv, c);
+		}
+	}
+	if (argc - optind != 2)
+		bad_usage("%sdiff: two manifests are needed (OLD.json NEW.json)", "");
+	o->old_file = argv[optind];
+	o->new_file = argv[optind + 1];
 }
 
 void cli_parse(int argc, char **argv, struct cli_opts *o)

@@ -3,6 +3,7 @@
 #define FP_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct cli_opts {
 	const char *output;   /* "-" for standard output */
@@ -20,6 +21,17 @@ struct scan_opts {
 	int hash_mode;                /* enum hash_mode */
 	char **paths;                 /* NULL-terminated, never empty */
 };
+
+struct diff_opts {
+	const char *old_file, *new_file;
+	const char **ignore;          /* --ignore globs (owned array of borrowed strings) */
+	size_t n_ignore;
+	bool all;                     /* --all: compare run, host and processes too */
+	bool json;                    /* --format=json */
+};
+
+/* Parse the arguments of `fingerprint diff` (argv[0] is "diff"); like cli_parse. */
+void cli_parse_diff(int argc, char **argv, struct diff_opts *o);
 
 /* Parse the arguments of `fingerprint scan` (argv[0] is "scan"); like cli_parse. */
 void cli_parse_scan(int argc, char **argv, struct scan_opts *o);

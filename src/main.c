@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "diff.h"
 #include "enrich.h"
 #include "manifest.h"
 #include "manifest_json.h"
@@ -64,6 +65,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "scan") == 0)
 		return scan_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "diff") == 0)
+		return diff_main(argc - 1, argv + 1);
 	cli_parse(argc, argv, &cli);
 	if (!getcwd(cwd, sizeof(cwd)))
 		die_errno(EXIT_INTERNAL, "cannot read the current directory");

@@ -1,5 +1,6 @@
 #include "config.h"
 #include "manifest_json.h"
+#include "diff.h"
 #include "elfinfo.h"
 
 #include <cjson/cJSON.h>
@@ -551,4 +552,46 @@ int manifest_json_write(struct json_out *o, const struct manifest *m, const stru
 	free(o->tmp);
 	o->tmp = NULL;
 	return 0;
+}
+
+int manifest_json_print_diff(FILE *f, const char *old_file, const char *new_file, const struct diff_change *v,
+			     size_t n)
+{
+	static const char *const kinds[] = { "added", "removed", "changed" };
+	size_t counts[3] = { 0 };
+	cJSON *root = cJSON_CreateObject();
+	add_str(root, "old", old_file);
+	add_str(root, "new", new_file);
+	cJSON_AddBoolToObject(root, "equal", n == 0);
+	cJSON *a = cJSON_AddArrayToObject(root, "changes");
+	for (size_t i = 0; i < n; i++) {
+		const struct diff_change *c = &v[i];
+		cJSON *o = cJSON_CreateObject();
+		add_str(o, "section", c->section);
+		add_str(o, "change", kinds[c->kind]);
+		if (c->binary)
+			add_str(o, "binary", c->binary);
+		add_str(o, "key", c->key);
+		if (c->n_fields) {
+			cJSON *fields = cJSON_AddObjectToObject(o, "fields");
+			for (size_t k = 0; k < c->n_fields; k++) {
+				cJSON *fo = cJSON_CreateObject();
+				add_str(fo, "old", c->fields[k].old_value);
+				add_str(fo, "new", c->fields[k].new_value);
+				cJSON_AddItemToObject(fields, c->fields[k].name, fo);
+			}
+		}
+		counts[c->kind]++;
+		cJSON_AddItemToArray(a, o);
+	}
+	cJSON *sum = cJSON_AddObjectToObject(root, "summary");
+	for (int k = 0; k < 3; k++)
+		cJSON_AddNumberToObject(sum, kinds[k], (double)counts[k]);
+	char *text = cJSON_Print(root);
+	cJSON_Delete(root);
+	if (!text)
+		die(EXIT_INTERNAL, "out of memory while writing the report");
+	int r = fputs(text, f) < 0 || fputc('\n', f) < 0 ? -1 : 0;
+	cJSON_free(text);
+	return r;
 }

@@ -6,6 +6,7 @@
 #define FP_MANIFEST_JSON_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "manifest.h"
@@ -75,6 +76,12 @@ int manifest_json_parse(const char *text, size_t len, struct manifest **out, str
 			size_t errsz);
 
 void mf_origin_free(struct mf_origin *og);
+
+struct diff_change;
+
+/* The report of `fingerprint diff --format=json` on `f`. Returns 0, or -1 on a write error. */
+int manifest_json_print_diff(FILE *f, const char *old_file, const char *new_file, const struct diff_change *v,
+			     size_t n);
 
 /* Length of the valid UTF-8 sequence at `s` (1..4) within `avail` bytes, or 0 when invalid. */
 size_t manifest_json_utf8_seq(const unsigned char *s, size_t avail);

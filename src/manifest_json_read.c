@@ -575,7 +575,16 @@ int manifest_json_parse(const char *text, size_t len, struct manifest **out, str
 		i += n;
 	}
 	const char *end = NULL;
-	cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, true);
+	cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, false);
+	size_t rest = root && end >= text && end <= text + len ? (size_t)(end - text) : len;
+	while (root && rest < len && strchr(" \t\r\n", text[rest]))
+		rest++;
+	if (root && rest < len) {
+		cJSON_Delete(root);
+		line_col(text, rest, &line, &col);
+		snprintf(err, errsz, "line %lu, column %lu: text after the JSON value", line, col);
+		return -EINVAL;
+	}
 	if (!root) {
 		size_t off = end && end >= text && end <= text + len ? (size_t)(end - text) : len;
 		line_col(text, off, &line, &col);

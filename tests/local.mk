@@ -104,3 +104,9 @@ EXTRA_DIST += \
 	tests/fixtures/plugin.c \
 	tests/fixtures/plugin_host.c \
 	tests/fixtures/cxx_open.cc
+
+# Manifest tools: diff, check, merge, show.
+FP_TOOLS_TESTS = \
+	tests/diff.test
+TESTS += $(FP_TOOLS_TESTS)
+EXTRA_DIST += $(FP_TOOLS_TESTS)
