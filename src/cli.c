@@ -16,10 +16,12 @@ static void usage(FILE *f)
 		"Usage: %s [OPTION]... [--] COMMAND [ARG]...\n"
 		"  or:  %s scan [OPTION]... FILE...\n"
 		"  or:  %s diff [OPTION]... OLD.json NEW.json\n"
+		"  or:  %s check [OPTION]... MANIFEST\n"
 		"Run COMMAND under ptrace, follow its whole process tree and write a JSON\n"
 		"manifest of the binaries, libraries, files, environment and command lines\n"
 		"it used. 'scan' resolves the libraries of ELF files without running them\n"
-		"('%s scan --help'); 'diff' compares two manifests ('%s diff --help').\n"
+		"('%s scan --help'); 'diff' compares two manifests ('%s diff --help');\n"
+		"'check' tells whether this host has what a manifest needs ('%s check --help').\n"
 		"To trace a program named like a subcommand, write '-- scan'.\n"
 		"\n"
 		"  -o, --output=FILE   write the manifest to FILE (default: fingerprint.json);\n"
@@ -44,7 +46,8 @@ static void usage(FILE *f)
 		"fingerprint itself fails.\n"
 		"\n"
 		"Example: %s -o deps.json -- mpirun -np 4 ./solver input.dat\n",
-		program_name, program_name, program_name, program_name, program_name, program_name);
+		program_name, program_name, program_name, program_name, program_name, program_name, program_name,
+		program_name);
 }
 
 static void version(void)
@@ -58,7 +61,7 @@ static void version(void)
 
 enum {
 	OPT_NO_SECCOMP = 256, OPT_KEEP_SECRETS, OPT_HASH, OPT_ROOT, OPT_LD_LIBRARY_PATH, OPT_CALLERS, OPT_CALLER_SKIP,
-	OPT_ALL, OPT_IGNORE, OPT_FORMAT,
+	OPT_ALL, OPT_IGNORE, OPT_FORMAT, OPT_NO_HASH,
 };
 
 static _Noreturn void bad_usage(const char *fmt, const char *arg)
@@ -216,6 +219,58 @@ void cli_parse_diff(int argc, char **argv, struct diff_opts *o)
 		bad_usage("%sdiff: two manifests are needed (OLD.json NEW.json)", "");
 	o->old_file = argv[optind];
 	o->new_file = argv[optind + 1];
+}
+
+static void check_usage(void)
+{
+	printf("Usage: %s check [OPTION]... MANIFEST\n"
+	       "Tell whether this host can run what MANIFEST recorded: every binary,\n"
+	       "library and file the run read is present with the recorded sha256; each\n"
+	       "needed soname of every binary and library resolves under the glibc\n"
+	       "loader's rules (with the LD_LIBRARY_PATH the binary ran with); and the\n"
+	       "library found defines every symbol version asked of it. One line per\n"
+	       "problem ('missing: PATH', 'changed: PATH ...', 'unresolved soname: ...',\n"
+	       "'missing version V in LIB ...'), then a summary line.\n"
+	       "\n"
+	       "      --root=DIR   check the root filesystem DIR (an unpacked image) instead\n"
+	       "                   of /\n"
+	       "      --no-hash    check presence only, not content\n"
+	       "  -q, --quiet      print the problems only, no summary\n"
+	       "  -h, --help       display this help and exit\n"
+	       "\n"
+	       "Exit status: 0 when nothing is missing, 1 when something is, 2 when the\n"
+	       "manifest cannot be read or on usage errors.\n",
+	       program_name);
+}
+
+void cli_parse_check(int argc, char **argv, struct check_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "root", required_argument, NULL, OPT_ROOT },
+		{ "no-hash", no_argument, NULL, OPT_NO_HASH },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":qhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_ROOT: o->root = optarg; break;
+		case OPT_NO_HASH: o->no_hash = true; break;
+		case 'q': verbosity = 0; break;
+		case 'h': check_usage(); exit(0);
+		case 'V': version(); exit(0);
+		default: bad_option(argv, c);
+		}
+	}
+	if (argc - optind != 1)
+		bad_usage("%scheck: one manifest is needed", "");
+	o->file = argv[optind];
 }
 
 void cli_parse(int argc, char **argv, struct cli_opts *o)

@@ -33,6 +33,15 @@ struct diff_opts {
 /* Parse the arguments of `fingerprint diff` (argv[0] is "diff"); like cli_parse. */
 void cli_parse_diff(int argc, char **argv, struct diff_opts *o);
 
+struct check_opts {
+	const char *file;
+	const char *root;             /* --root DIR, or NULL */
+	bool no_hash;                 /* --no-hash: presence only */
+};
+
+/* Parse the arguments of `fingerprint check` (argv[0] is "check"); like cli_parse. */
+void cli_parse_check(int argc, char **argv, struct check_opts *o);
+
 /* Parse the arguments of `fingerprint scan` (argv[0] is "scan"); like cli_parse. */
 void cli_parse_scan(int argc, char **argv, struct scan_opts *o);
 

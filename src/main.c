@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "cli.h"
 #include "diff.h"
 #include "enrich.h"
@@ -67,6 +68,8 @@ int main(int argc, char **argv)
 		return scan_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "diff") == 0)
 		return diff_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "check") == 0)
+		return check_main(argc - 1, argv + 1);
 	cli_parse(argc, argv, &cli);
 	if (!getcwd(cwd, sizeof(cwd)))
 		die_errno(EXIT_INTERNAL, "cannot read the current directory");
