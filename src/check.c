@@ -189,13 +189,17 @@ static bool check_present(struct check *c, const char *path, const char *sha256)
 	return true;
 }
 
-/* A file the run only wrote, or that is not a file of the filesystem, need not be here. */
+/*
+ * A file the run only wrote or created, that was gone when the run ended
+ * (its own temporaries), or that is not a file of the filesystem, need not
+ * be here.
+ */
 static bool needs_file(const struct mf_file *f)
 {
 	static const char *const virt[] = { "/proc/", "/sys/", "/dev/" };
 	if (!(f->access & ACCESS_READ) || (f->access & ACCESS_CREATED))
 		return false;
-	if (f->type && strcmp(f->type, "per-process") == 0)
+	if (f->type && (strcmp(f->type, "per-process") == 0 || strcmp(f->type, "gone") == 0))
 		return false;
 	for (size_t i = 0; i < sizeof(virt) / sizeof(virt[0]); i++)
 		if (strncmp(f->path, virt[i], strlen(virt[i])) == 0)
