@@ -240,9 +240,10 @@ static void read_facts(struct reader *r, const cJSON *o, const char *where, stru
 		if ((s = get_str(r, script, "args", w, false)))
 			f->script_args = xstrdup(s);
 	}
-	if ((s = get_str(r, o, "sha256", where, false)))
-		f->sha256 = xstrdup(s);
-	else if (cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "sha256")))
+	if ((s = get_str(r, o, "sha256", where, false))) {
+		if (!f->sha256) /* a path listed twice keeps its first digest */
+			f->sha256 = xstrdup(s);
+	} else if (cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "sha256")))
 		f->hash_failed = true;
 }
 

@@ -111,3 +111,35 @@ FP_TOOLS_TESTS = \
 	tests/check.test
 TESTS += $(FP_TOOLS_TESTS)
 EXTRA_DIST += $(FP_TOOLS_TESTS)
+
+# The manifest reader's fuzz harness. In `make check` it is built with gcc as
+# a replay program and run (under valgrind when installed) on the seed corpus
+# (samples/manifests) and on hostile inputs; `make fuzz` builds it with
+# clang's libFuzzer and fuzzes for FUZZ_SECONDS (default 300).
+check_PROGRAMS += tests/fuzz/fuzz_replay
+tests_fuzz_fuzz_replay_SOURCES = tests/fuzz/fuzz_manifest.c
+tests_fuzz_fuzz_replay_CPPFLAGS = $(AM_CPPFLAGS) -DFP_FUZZ_REPLAY
+tests_fuzz_fuzz_replay_LDADD = $(FP_LIBS)
+TESTS += tests/fuzz-replay.test
+EXTRA_DIST += tests/fuzz-replay.test samples/manifests/trace-sh.json samples/manifests/trace-job.json \
+	samples/manifests/scan-cat.json tests/fuzz/regress-duplicate-library.json
+
+FUZZ_SECONDS = 300
+fuzz:
+	@command -v clang > /dev/null || { echo "make fuzz: clang is needed (apt-get install clang)" >&2; exit 1; }
+	$(MKDIR_P) tests/fuzz/corpus
+	cp $(top_srcdir)/samples/manifests/*.json tests/fuzz/corpus/
+	srcs=; for f in $(src_libfingerprint_a_SOURCES); do \
+		case $$f in *.c) srcs="$$srcs $(top_srcdir)/$$f";; esac; \
+	done; \
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-I$(top_builddir) -I$(top_srcdir)/src $(CJSON_CFLAGS) $(LIBELF_CFLAGS) $(LIBDW_CFLAGS) \
+		$(UNWIND_CFLAGS) $(CRYPTO_CFLAGS) -o tests/fuzz/fuzz_manifest \
+		$(top_srcdir)/tests/fuzz/fuzz_manifest.c $$srcs \
+		$(CJSON_LIBS) $(LIBDW_LIBS) $(LIBELF_LIBS) $(UNWIND_LIBS) $(CRYPTO_LIBS)
+	tests/fuzz/fuzz_manifest -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+		-max_len=65536 tests/fuzz/corpus
+.PHONY: fuzz
+clean-local: clean-fuzz
+clean-fuzz:
+	rm -rf tests/fuzz/corpus tests/fuzz/fuzz_manifest crash-* leak-* timeout-* oom-*
