@@ -34,6 +34,7 @@ static void usage(FILE *f)
 		"      --caller-skip=SONAME[,SONAME]...\n"
 		"                      also look past these libraries' frames (as past the\n"
 		"                      C library, libstdc++ and libgfortran)\n"
+		"      --no-packages   do not look up the Debian package owning each path\n"
 		"      --keep-secrets  keep environment values whose names look secret\n"
 		"                      (TOKEN, SECRET, PASSWORD, ...) instead of redacting them\n"
 		"  -q, --quiet         print only errors\n"
@@ -61,7 +62,7 @@ static void version(void)
 
 enum {
 	OPT_NO_SECCOMP = 256, OPT_KEEP_SECRETS, OPT_HASH, OPT_ROOT, OPT_LD_LIBRARY_PATH, OPT_CALLERS, OPT_CALLER_SKIP,
-	OPT_ALL, OPT_IGNORE, OPT_FORMAT, OPT_NO_HASH,
+	OPT_ALL, OPT_IGNORE, OPT_FORMAT, OPT_NO_HASH, OPT_NO_PACKAGES,
 };
 
 static _Noreturn void bad_usage(const char *fmt, const char *arg)
@@ -115,6 +116,8 @@ static void scan_usage(void)
 	       "                           caller's LD_LIBRARY_PATH)\n"
 	       "      --hash=WHAT          all or elf (the same here: sha256 of every\n"
 	       "                           object), or none\n"
+	       "      --no-packages        do not look up the package owning each path\n"
+	       "                           (read from DIR/var/lib/dpkg with --root)\n"
 	       "  -q, --quiet              print only errors\n"
 	       "  -h, --help               display this help and exit\n"
 	       "\n"
@@ -131,6 +134,7 @@ void cli_parse_scan(int argc, char **argv, struct scan_opts *o)
 		{ "root", required_argument, NULL, OPT_ROOT },
 		{ "ld-library-path", required_argument, NULL, OPT_LD_LIBRARY_PATH },
 		{ "hash", required_argument, NULL, OPT_HASH },
+		{ "no-packages", no_argument, NULL, OPT_NO_PACKAGES },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -141,6 +145,7 @@ void cli_parse_scan(int argc, char **argv, struct scan_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->output = "fingerprint.json";
 	o->hash_mode = HASH_ALL;
+	o->packages = true;
 	o->ld_library_path = getenv("LD_LIBRARY_PATH");
 	opterr = 0;
 	optind = 1;
@@ -150,6 +155,7 @@ void cli_parse_scan(int argc, char **argv, struct scan_opts *o)
 		case OPT_ROOT: o->root = optarg; break;
 		case OPT_LD_LIBRARY_PATH: o->ld_library_path = optarg; break;
 		case OPT_HASH: o->hash_mode = parse_hash_mode(optarg); break;
+		case OPT_NO_PACKAGES: o->packages = false; break;
 		case 'q': verbosity = 0; break;
 		case 'h': scan_usage(); exit(0);
 		case 'V': version(); exit(0);
@@ -282,6 +288,7 @@ void cli_parse(int argc, char **argv, struct cli_opts *o)
 		{ "hash", required_argument, NULL, OPT_HASH },
 		{ "callers", required_argument, NULL, OPT_CALLERS },
 		{ "caller-skip", required_argument, NULL, OPT_CALLER_SKIP },
+		{ "no-packages", no_argument, NULL, OPT_NO_PACKAGES },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -295,6 +302,7 @@ void cli_parse(int argc, char **argv, struct cli_opts *o)
 	o->seccomp = true;
 	o->hash_mode = HASH_ALL;
 	o->callers = true;
+	o->packages = true;
 	opterr = 0;
 	/* '+': stop at the first non-option, which starts the command. */
 	while ((c = getopt_long(argc, argv, "+:o:qvhV", longopts, NULL)) != -1) {
@@ -308,6 +316,7 @@ void cli_parse(int argc, char **argv, struct cli_opts *o)
 				bad_usage("invalid --callers value '%s' (on or off)", optarg);
 			o->callers = strcmp(optarg, "on") == 0;
 			break;
+		case OPT_NO_PACKAGES: o->packages = false; break;
 		case OPT_CALLER_SKIP:
 			for (char *s = strtok(optarg, ","); s; s = strtok(NULL, ","))
 				unwind_skip_add(s);

@@ -11,6 +11,7 @@ struct cli_opts {
 	bool keep_secrets;
 	int hash_mode;        /* enum hash_mode */
 	bool callers;         /* caller attribution (--callers=on|off) */
+	bool packages;        /* look up owning packages (--no-packages turns it off) */
 	char **command;       /* NULL-terminated, never empty */
 };
 
@@ -19,6 +20,7 @@ struct scan_opts {
 	const char *root;             /* NULL for "/" */
 	const char *ld_library_path;  /* NULL for none */
 	int hash_mode;                /* enum hash_mode */
+	bool packages;                /* look up owning packages */
 	char **paths;                 /* NULL-terminated, never empty */
 };
 

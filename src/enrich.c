@@ -6,9 +6,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "elfinfo.h"
 #include "hash.h"
+#include "pkgdb.h"
 
 void enrich_facts(struct manifest *m, const char *path, struct mf_facts *f)
 {
@@ -230,4 +232,68 @@ void enrich_manifest(struct manifest *m, enum hash_mode mode, const struct times
 		f->sha256 = hash_or_warn(m, f->path, run_start);
 		f->hash_failed = f->sha256 == NULL;
 	}
+}
+
+/* The owner of a path, else of its symlink target, as the manifest's own package entry. */
+static const struct mf_package *owner(struct manifest *m, const struct pkgdb *db, const char *path, const char *target)
+{
+	const struct pkgdb_pkg *p = pkgdb_owner(db, path);
+	if (!p && target)
+		p = pkgdb_owner(db, target);
+	return p ? manifest_add_package(m, p->name, p->version, p->arch) : NULL;
+}
+
+static void want(struct pkgdb *db, const char *path, const char *target)
+{
+	pkgdb_want(db, path);
+	if (target)
+		pkgdb_want(db, target);
+}
+
+void enrich_packages(struct manifest *m, bool lookup)
+{
+	char why[512], err[512];
+	struct timespec t0, t1;
+
+	if (!lookup) {
+		m->packages_lookup = "not looked up: --no-packages";
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	struct pkgdb *db = pkgdb_open(m->root, why, sizeof(why));
+	if (!db) {
+		char msg[600];
+		snprintf(msg, sizeof(msg), "not looked up: %s", why);
+		m->packages_lookup = manifest_intern(m, msg);
+		return;
+	}
+	for (size_t i = 0; i < m->n_binaries; i++)
+		want(db, m->sorted_binaries[i]->path, m->sorted_binaries[i]->target);
+	for (size_t i = 0; i < m->n_libraries; i++)
+		want(db, m->sorted_libraries[i]->path, m->sorted_libraries[i]->target);
+	for (size_t i = 0; i < m->n_files; i++)
+		want(db, m->sorted_files[i]->path, m->sorted_files[i]->target);
+	size_t failed = pkgdb_load(db, err, sizeof(err));
+	if (failed)
+		manifest_warn(m, "package-list-unreadable", "%s (%zu package lists unreadable)", err, failed);
+
+	for (size_t i = 0; i < m->n_binaries; i++) {
+		struct mf_binary *b = m->sorted_binaries[i];
+		b->package = owner(m, db, b->path, b->target);
+	}
+	for (size_t i = 0; i < m->n_libraries; i++) {
+		struct mf_library *l = m->sorted_libraries[i];
+		l->package = owner(m, db, l->path, l->target);
+	}
+	for (size_t i = 0; i < m->n_files; i++) {
+		struct mf_file *f = m->sorted_files[i];
+		f->package = owner(m, db, f->path, f->target);
+	}
+	pkgdb_free(db);
+	m->packages_lookup = "dpkg";
+	m->packages_known = true;
+	manifest_finalize_packages(m);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	info("package owners looked up in %.1f ms", (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+		(double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 }

@@ -1,7 +1,7 @@
 /*
  * enrich.c: what is learnt about the recorded objects after the run, off
  * the hot path: ELF facts (elfinfo), #! lines, how each library was loaded,
- * and content hashes (hash).
+ * content hashes (hash) and the packages that own them (pkgdb).
  */
 #ifndef FP_ENRICH_H
 #define FP_ENRICH_H
@@ -30,5 +30,16 @@ void enrich_facts(struct manifest *m, const char *path, struct mf_facts *f);
 
 /* Hash `path` into `f` (a warning and hash_failed on failure); see enrich_manifest for `run_start`. */
 void enrich_hash(struct manifest *m, const char *path, struct mf_facts *f, const struct timespec *run_start);
+
+/*
+ * Look up the installed package owning every binary, library and file of
+ * the finalised manifest `m` (a path's own owner, else its target's), read
+ * from the package database under m->root once, and fill the manifest's
+ * packages, unpackaged and packages_lookup. With `lookup` false (for
+ * --no-packages) only packages_lookup is set. Never fatal: an unreadable
+ * database is said so in packages_lookup, an unreadable file list is a
+ * warning.
+ */
+void enrich_packages(struct manifest *m, bool lookup);
 
 #endif

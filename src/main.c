@@ -109,6 +109,7 @@ int main(int argc, char **argv)
 	run.seccomp = cli.seccomp;
 	manifest_finalize(m);
 	enrich_manifest(m, (enum hash_mode)cli.hash_mode, &run.start);
+	enrich_packages(m, cli.packages);
 	r = manifest_json_write(&out, m, &run);
 	if (r < 0) {
 		errno = -r;

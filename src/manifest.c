@@ -369,6 +369,71 @@ void manifest_sort(struct manifest *m)
 	m->sorted_missing = sorted_entries(&m->missing, &m->n_missing);
 }
 
+const struct mf_package *manifest_add_package(struct manifest *m, const char *name, const char *version,
+					      const char *arch)
+{
+	char key[512];
+	snprintf(key, sizeof(key), "%s:%s", name, arch);
+	const char *ikey = manifest_intern(m, key);
+	void **slot = map_slot(&m->packages, ikey, strlen(ikey), NULL);
+	if (!*slot) {
+		struct mf_package *p = xmalloc(sizeof(*p));
+		*p = (struct mf_package){ manifest_intern(m, name), manifest_intern(m, version), manifest_intern(m, arch) };
+		*slot = p;
+	}
+	return *slot;
+}
+
+static int cmp_package(const void *a, const void *b)
+{
+	const struct mf_package *p = *(const struct mf_package *const *)a, *q = *(const struct mf_package *const *)b;
+	int r = strcmp(p->name, q->name);
+	return r ? r : strcmp(p->arch, q->arch);
+}
+
+/* Paths a container gets from its runtime, not from a recipe. */
+static bool runtime_path(const char *path)
+{
+	static const char *const dirs[] = { "/proc", "/sys", "/dev" };
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		size_t n = strlen(dirs[i]);
+		if (strncmp(path, dirs[i], n) == 0 && (path[n] == '/' || path[n] == '\0'))
+			return true;
+	}
+	return false;
+}
+
+static void add_unpackaged(struct manifest *m, size_t *cap, const char *path, const struct mf_package *p)
+{
+	if (p || runtime_path(path))
+		return;
+	xgrow(&m->unpackaged, cap, m->n_unpackaged + 1, sizeof(*m->unpackaged));
+	m->unpackaged[m->n_unpackaged++] = path;
+}
+
+void manifest_finalize_packages(struct manifest *m)
+{
+	size_t cap = 0;
+
+	m->sorted_packages = xmalloc((m->packages.size + 1) * sizeof(*m->sorted_packages));
+	m->n_packages = 0;
+	MAP_FOREACH(&m->packages, i)
+		m->sorted_packages[m->n_packages++] = m->packages.vals[i];
+	if (m->n_packages > 1)
+		qsort(m->sorted_packages, m->n_packages, sizeof(*m->sorted_packages), cmp_package);
+
+	for (size_t i = 0; i < m->n_binaries; i++)
+		add_unpackaged(m, &cap, m->sorted_binaries[i]->path, m->sorted_binaries[i]->package);
+	for (size_t i = 0; i < m->n_libraries; i++)
+		add_unpackaged(m, &cap, m->sorted_libraries[i]->path, m->sorted_libraries[i]->package);
+	for (size_t i = 0; i < m->n_files; i++) {
+		const struct mf_file *f = m->sorted_files[i];
+		if (!f->type || strcmp(f->type, "per-process") != 0)
+			add_unpackaged(m, &cap, f->path, f->package);
+	}
+	str_sort(m->unpackaged, m->n_unpackaged);
+}
+
 void manifest_free(struct manifest *m)
 {
 	if (!m)
@@ -404,6 +469,11 @@ void manifest_free(struct manifest *m)
 	map_free(&m->libraries);
 	map_free(&m->files);
 	map_free(&m->missing);
+	MAP_FOREACH(&m->packages, i)
+		free(m->packages.vals[i]);
+	map_free(&m->packages);
+	free(m->sorted_packages);
+	free(m->unpackaged);
 	for (size_t i = 0; i < m->nprocs; i++) {
 		free(m->procs[i]->argv);
 		free(m->procs[i]->cwd);

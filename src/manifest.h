@@ -38,8 +38,14 @@ struct mf_facts {
 	bool hash_failed;      /* hashing was asked for but failed (written as null) */
 };
 
+/* The installed package that owns a path (pkgdb); strings interned. */
+struct mf_package {
+	const char *name, *version, *arch;
+};
+
 struct mf_binary {
 	const char *path, *target;
+	const struct mf_package *package; /* NULL: no owner (or not looked up) */
 	unsigned long exec_count;
 	struct mf_facts facts;
 	struct map env;      /* interned "NAME=value" -> non-NULL */
@@ -48,6 +54,7 @@ struct mf_binary {
 
 struct mf_library {
 	const char *path, *target;
+	const struct mf_package *package;
 	struct strset loaded_by;
 	struct mf_facts facts;
 	const char *how;        /* "needed", "dlopen" or "interp"; NULL when unknown */
@@ -67,6 +74,7 @@ struct mf_opener {
 
 struct mf_file {
 	const char *path, *target, *type;
+	const struct mf_package *package;
 	unsigned access;
 	struct mf_opener *opened_by;
 	size_t n_opened_by, opened_by_cap;
@@ -115,12 +123,21 @@ struct manifest {
 	bool callers;       /* caller attribution on: openers carry their module */
 	const char *root;   /* scan --root: paths are inside this directory; NULL for "/" */
 
+	/* Package ownership (enrich_packages): run.packages, and whether owners were looked up. */
+	const char *packages_lookup; /* "dpkg", or "not looked up: REASON"; interned */
+	bool packages_known;
+	struct map packages;         /* "NAME:ARCH" -> mf_package (owned) */
+
 	/* Filled by manifest_finalize(): sorted views, owned arrays of borrowed pointers. */
 	struct mf_binary **sorted_binaries;
 	struct mf_library **sorted_libraries;
 	struct mf_file **sorted_files;
 	struct mf_missing **sorted_missing;
 	size_t n_binaries, n_libraries, n_files, n_missing;
+	/* Filled by manifest_finalize_packages(). */
+	struct mf_package **sorted_packages;  /* by name, then arch */
+	const char **unpackaged;              /* sorted paths no package owns */
+	size_t n_packages, n_unpackaged;
 };
 
 /* Returns a new, empty manifest, owned by the caller (free with manifest_free). */
@@ -168,6 +185,20 @@ void manifest_finalize(struct manifest *m);
 
 /* Build the sorted views only, touching no file (a manifest read back from JSON). */
 void manifest_sort(struct manifest *m);
+
+/*
+ * The entry of package NAME:ARCH (created when new, strings interned);
+ * owned by the manifest.
+ */
+const struct mf_package *manifest_add_package(struct manifest *m, const char *name, const char *version,
+					      const char *arch);
+
+/*
+ * After the owners of the finalised entries are set: build the sorted
+ * packages and the sorted `unpackaged` paths (entries without an owner,
+ * leaving out /proc, /sys and /dev and per-process files).
+ */
+void manifest_finalize_packages(struct manifest *m);
 
 /*
  * The host path of manifest path `path` (inside m->root when set) in `buf`

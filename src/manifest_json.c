@@ -172,6 +172,8 @@ static cJSON *run_json(const struct manifest *m, const struct run_info *r)
 	cJSON_AddBoolToObject(o, "complete", r->complete);
 	if (!r->scan)
 		cJSON_AddBoolToObject(o, "seccomp", r->seccomp);
+	if (m->packages_lookup)
+		add_str(o, "packages", m->packages_lookup);
 	cJSON *w = cJSON_AddArrayToObject(o, "warnings");
 	for (size_t i = 0; i < m->nwarnings; i++) {
 		cJSON *e = cJSON_CreateObject();
@@ -258,6 +260,24 @@ static void add_facts(cJSON *o, const struct mf_facts *f)
 		add_str(o, "sha256", f->sha256);
 }
 
+static cJSON *package_json(const struct mf_package *p)
+{
+	if (!p)
+		return cJSON_CreateNull();
+	cJSON *o = cJSON_CreateObject();
+	add_str(o, "name", p->name);
+	add_str(o, "version", p->version);
+	add_str(o, "arch", p->arch);
+	return o;
+}
+
+/* "package": the owner, or null; absent when ownership was not looked up. */
+static void add_package(cJSON *o, const struct manifest *m, const struct mf_package *p)
+{
+	if (m->packages_known)
+		cJSON_AddItemToObject(o, "package", package_json(p));
+}
+
 static cJSON *binaries_json(const struct manifest *m)
 {
 	cJSON *a = cJSON_CreateArray();
@@ -267,6 +287,7 @@ static cJSON *binaries_json(const struct manifest *m)
 		add_str(o, "path", b->path);
 		if (b->target)
 			add_str(o, "target", b->target);
+		add_package(o, m, b->package);
 		cJSON_AddNumberToObject(o, "exec_count", (double)b->exec_count);
 		add_facts(o, &b->facts);
 		cJSON_AddItemToArray(a, o);
@@ -300,6 +321,7 @@ static cJSON *libraries_json(const struct manifest *m)
 		add_str(o, "path", l->path);
 		if (l->target)
 			add_str(o, "target", l->target);
+		add_package(o, m, l->package);
 		if (l->how)
 			add_str(o, "how", l->how);
 		if (l->found_via) {
@@ -368,6 +390,7 @@ static cJSON *files_json(const struct manifest *m)
 			add_str(o, "target", f->target);
 		if (f->type)
 			add_str(o, "type", f->type);
+		add_package(o, m, f->package);
 		add_str(o, "access", access_name(f->access));
 		if (f->access & ACCESS_CREATED)
 			cJSON_AddTrueToObject(o, "created");
@@ -455,6 +478,14 @@ static cJSON *manifest_to_json(const struct manifest *m, const struct run_info *
 	cJSON_AddItemToObject(root, "libraries", libraries_json(m));
 	cJSON_AddItemToObject(root, "files", files_json(m));
 	cJSON_AddItemToObject(root, "missing", missing_json(m));
+	if (m->packages_known) {
+		cJSON *pkgs = cJSON_AddArrayToObject(root, "packages");
+		for (size_t i = 0; i < m->n_packages; i++)
+			cJSON_AddItemToArray(pkgs, package_json(m->sorted_packages[i]));
+		cJSON *un = cJSON_AddArrayToObject(root, "unpackaged");
+		for (size_t i = 0; i < m->n_unpackaged; i++)
+			cJSON_AddItemToArray(un, jstr(m->unpackaged[i]));
+	}
 	cJSON *env, *cmdlines;
 	per_binary_json(m, &env, &cmdlines);
 	cJSON_AddItemToObject(root, "env", env);

@@ -152,6 +152,7 @@ int scan_main(int argc, char **argv)
 
 	manifest_finalize(m);
 	enrich_manifest(m, o.hash_mode == HASH_NONE ? HASH_NONE : HASH_ELF, NULL);
+	enrich_packages(m, o.packages);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	run.command = argv - 1; /* "fingerprint scan ..." */
 	run.cwd = cwd;

@@ -17,6 +17,7 @@
 #                      FILTER can use $tmp, $fixtures, $srcdir and the helpers
 #                      in $fp_jq_defs (has_bin, file, has_missing, ...).
 #   check_manifest FILE  the invariants every manifest must satisfy
+#   check_packages FILE  those of package ownership (also for scan manifests)
 #
 # Environment (from AM_TESTS_ENVIRONMENT): FINGERPRINT, abs_top_srcdir,
 # abs_top_builddir, FIXTURES. Exit codes: 0 pass, 1 fail, 77 skip, 99 harness.
@@ -128,6 +129,38 @@ jq_assert() {
 	fi
 }
 
+# Package ownership: "package" (null or {name, version, arch}) on every
+# binary, library and file exactly when run.packages is "dpkg", never on
+# missing; packages: the owners, once each, sorted by name then arch;
+# unpackaged: the sorted paths with package null, but /proc, /sys, /dev and
+# per-process files.
+check_packages() {
+	cp_m=$1
+	jq_assert '.run.packages | type == "string" and (. == "dpkg" or startswith("not looked up: "))' "$cp_m" \
+		'run.packages must be "dpkg" or "not looked up: REASON"' '.run'
+	jq_assert 'all(.missing[]; has("package") | not)' "$cp_m" 'missing entries never get a package' '.missing'
+	jq_assert 'if .run.packages == "dpkg" then
+			all((.binaries, .libraries, .files)[]; has("package") and (.package == null
+				or (.package | keys == ["arch", "name", "version"] and all(.[]; type == "string" and length > 0))))
+			and (.packages | type == "array") and (.unpackaged | type == "array")
+		else
+			all((.binaries, .libraries, .files)[]; has("package") | not)
+			and (has("packages") | not) and (has("unpackaged") | not)
+		end' "$cp_m" 'package keys present exactly when run.packages is "dpkg"' \
+		'{run: .run.packages, keys: [(.binaries, .libraries, .files)[] | {path, package}]}'
+	jq_assert '(has("packages") | not) or (.packages | . == unique_by([.name, .arch]) and length == (map(tojson) | unique | length))' \
+		"$cp_m" 'packages must be sorted by name then arch, each once' '.packages'
+	jq_assert '(has("packages") | not) or
+		(.packages == ([(.binaries, .libraries, .files)[].package // empty] | unique_by([.name, .arch])))' "$cp_m" \
+		'packages must be exactly the owners of the binaries, libraries and files' \
+		'{packages, owners: [(.binaries, .libraries, .files)[].package // empty] | unique}'
+	jq_assert '(has("unpackaged") | not) or
+		(.unpackaged == ([(.binaries, .libraries, .files)[]
+			| select(.package == null and .type != "per-process"
+				and (.path | test("^/(proc|sys|dev)(/|$)") | not)) | .path] | sort))' "$cp_m" \
+		'unpackaged must be the sorted unowned paths (but /proc, /sys, /dev, per-process)' '.unpackaged'
+}
+
 # Invariants from the manifest specification that hold for every run.
 check_manifest() {
 	cm=$1
@@ -205,4 +238,5 @@ check_manifest() {
 	jq_assert 'any(.files[].opened_by[]; has("module") and .module == null) as $lost
 		| ($lost | not) or any(.run.warnings[]?; .kind == "unwind" and .count >= 1)' "$cm" \
 		'an opened_by with module null needs an "unwind" warning in run.warnings' '.run.warnings'
+	check_packages "$cm"
 }

@@ -48,6 +48,7 @@ FP_SHELL_TESTS = \
 	tests/signals.test \
 	tests/elf-facts.test \
 	tests/hash.test \
+	tests/packages.test \
 	tests/how.test \
 	tests/scan.test \
 	tests/special-paths.test \
