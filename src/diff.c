@@ -80,12 +80,31 @@ static void compare_facts(struct diff *d, struct diff_change **c, const char *se
 	compare_field(d, c, section, key, "needed", na, nb);
 }
 
+/* "name version arch" of a package (malloc'd), or NULL for none. */
+static char *package_text(const struct mf_package *p)
+{
+	if (!p)
+		return NULL;
+	size_t n = strlen(p->name) + strlen(p->version) + strlen(p->arch) + 3;
+	char *s = xmalloc(n);
+	snprintf(s, n, "%s %s %s", p->name, p->version, p->arch);
+	return s;
+}
+
+static void compare_package(struct diff *d, struct diff_change **c, const char *section, const char *key,
+			    const struct mf_package *a, const struct mf_package *b)
+{
+	autofree char *ta = package_text(a), *tb = package_text(b);
+	compare_field(d, c, section, key, "package", ta, tb);
+}
+
 static void compare_binary(struct diff *d, const void *pa, const void *pb)
 {
 	const struct mf_binary *a = pa, *b = pb;
 	struct diff_change *c = NULL;
 	compare_field(d, &c, "binaries", a->path, "target", a->target, b->target);
 	compare_facts(d, &c, "binaries", a->path, &a->facts, &b->facts);
+	compare_package(d, &c, "binaries", a->path, a->package, b->package);
 }
 
 static void compare_library(struct diff *d, const void *pa, const void *pb)
@@ -94,6 +113,7 @@ static void compare_library(struct diff *d, const void *pa, const void *pb)
 	struct diff_change *c = NULL;
 	compare_field(d, &c, "libraries", a->path, "target", a->target, b->target);
 	compare_facts(d, &c, "libraries", a->path, &a->facts, &b->facts);
+	compare_package(d, &c, "libraries", a->path, a->package, b->package);
 }
 
 static const char *access_text(unsigned a)
@@ -112,6 +132,7 @@ static void compare_file(struct diff *d, const void *pa, const void *pb)
 	compare_field(d, &c, "files", a->path, "target", a->target, b->target);
 	compare_field(d, &c, "files", a->path, "sha256", a->sha256, b->sha256);
 	compare_field(d, &c, "files", a->path, "access", access_text(a->access), access_text(b->access));
+	compare_package(d, &c, "files", a->path, a->package, b->package);
 }
 
 /*

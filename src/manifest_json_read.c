@@ -247,6 +247,24 @@ static void read_facts(struct reader *r, const cJSON *o, const char *where, stru
 		f->hash_failed = true;
 }
 
+/* "package": an owner object, or null (no owner); absent when ownership was not looked up. */
+static const struct mf_package *read_package(struct reader *r, const cJSON *o, const char *where)
+{
+	char w[WHERE_MAX];
+	const cJSON *p = cJSON_GetObjectItemCaseSensitive(o, "package");
+	if (!p)
+		return NULL;
+	r->m->packages_known = true;
+	if (cJSON_IsNull(p))
+		return NULL;
+	if (!cJSON_IsObject(p))
+		return failf(r, at_key(w, sizeof(w), where, "package"), "expected an object or null"), NULL;
+	at_key(w, sizeof(w), where, "package");
+	const char *name = get_str(r, p, "name", w, true), *version = get_str(r, p, "version", w, true);
+	const char *arch = get_str(r, p, "arch", w, true);
+	return name && version && arch ? manifest_add_package(r->m, name, version, arch) : NULL;
+}
+
 static void read_binary(struct reader *r, const cJSON *o, const char *where)
 {
 	const char *path = get_str(r, o, "path", where, true);
@@ -254,6 +272,7 @@ static void read_binary(struct reader *r, const cJSON *o, const char *where)
 		return;
 	struct mf_binary *b = manifest_binary(r->m, path);
 	b->target = get_str(r, o, "target", where, false);
+	b->package = read_package(r, o, where);
 	b->exec_count += (unsigned long)get_count(r, o, "exec_count", where, 0);
 	read_facts(r, o, where, &b->facts);
 }
@@ -266,6 +285,7 @@ static void read_library(struct reader *r, const cJSON *o, const char *where)
 		return;
 	struct mf_library *l = manifest_add_library(r->m, path, NULL);
 	l->target = get_str(r, o, "target", where, false);
+	l->package = read_package(r, o, where);
 	l->how = get_str(r, o, "how", where, false);
 	l->found_via = get_str(r, o, "found_via", where, false);
 	l->found_dir = get_str(r, o, "found_dir", where, false);
@@ -327,6 +347,7 @@ static void read_file(struct reader *r, const cJSON *o, const char *where)
 	}
 	f->target = get_str(r, o, "target", where, false);
 	f->type = get_str(r, o, "type", where, false);
+	f->package = read_package(r, o, where);
 	const char *s = get_str(r, o, "sha256", where, false);
 	if (s && !f->sha256)
 		f->sha256 = xstrdup(s);
@@ -462,6 +483,7 @@ static void read_origin(struct reader *r, const cJSON *root, struct mf_origin *o
 	og->root = get_str(r, run, "root", "run", false);
 	og->duration_s = get_count(r, run, "duration_s", "run", 0);
 	og->complete = get_bool(r, run, "complete", "run");
+	r->m->packages_lookup = get_str(r, run, "packages", "run", false);
 	og->exit = read_exit(r, run, "exit", "run");
 	if ((a = get_array(r, run, "command", "run", false))) {
 		char **v = strv_of(r, a, "run.command", &og->n_command);
@@ -617,6 +639,8 @@ int manifest_json_parse(const char *text, size_t len, struct manifest **out, str
 		return -EINVAL;
 	}
 	manifest_sort(r.m);
+	if (r.m->packages_known)
+		manifest_finalize_packages(r.m);
 	*out = r.m;
 	return 0;
 }
