@@ -107,6 +107,7 @@ EXTRA_DIST += \
 
 # Manifest tools: diff, check, merge, show.
 FP_TOOLS_TESTS = \
-	tests/diff.test
+	tests/diff.test \
+	tests/show.test
 TESTS += $(FP_TOOLS_TESTS)
 EXTRA_DIST += $(FP_TOOLS_TESTS)
