@@ -17,11 +17,13 @@ static void usage(FILE *f)
 		"  or:  %s scan [OPTION]... FILE...\n"
 		"  or:  %s diff [OPTION]... OLD.json NEW.json\n"
 		"  or:  %s check [OPTION]... MANIFEST\n"
+		"  or:  %s show [OPTION]... MANIFEST\n"
 		"Run COMMAND under ptrace, follow its whole process tree and write a JSON\n"
 		"manifest of the binaries, libraries, files, environment and command lines\n"
-		"it used. 'scan' resolves the libraries of ELF files without running them\n"
-		"('%s scan --help'); 'diff' compares two manifests ('%s diff --help');\n"
-		"'check' tells whether this host has what a manifest needs ('%s check --help').\n"
+		"it used. 'scan' resolves the libraries of ELF files without running them;\n"
+		"'diff' compares two manifests; 'check' tells whether this host has what a\n"
+		"manifest needs; 'show' summarises one, or draws it as a graph. Each has\n"
+		"its own --help ('%s diff --help').\n"
 		"To trace a program named like a subcommand, write '-- scan'.\n"
 		"\n"
 		"  -o, --output=FILE   write the manifest to FILE (default: fingerprint.json);\n"
@@ -47,8 +49,7 @@ static void usage(FILE *f)
 		"fingerprint itself fails.\n"
 		"\n"
 		"Example: %s -o deps.json -- mpirun -np 4 ./solver input.dat\n",
-		program_name, program_name, program_name, program_name, program_name, program_name, program_name,
-		program_name);
+		program_name, program_name, program_name, program_name, program_name, program_name, program_name);
 }
 
 static void version(void)
@@ -62,7 +63,7 @@ static void version(void)
 
 enum {
 	OPT_NO_SECCOMP = 256, OPT_KEEP_SECRETS, OPT_HASH, OPT_ROOT, OPT_LD_LIBRARY_PATH, OPT_CALLERS, OPT_CALLER_SKIP,
-	OPT_ALL, OPT_IGNORE, OPT_FORMAT, OPT_NO_HASH, OPT_NO_PACKAGES,
+	OPT_ALL, OPT_IGNORE, OPT_FORMAT, OPT_NO_HASH, OPT_NO_PACKAGES, OPT_DOT,
 };
 
 static _Noreturn void bad_usage(const char *fmt, const char *arg)
@@ -276,6 +277,53 @@ void cli_parse_check(int argc, char **argv, struct check_opts *o)
 	}
 	if (argc - optind != 1)
 		bad_usage("%scheck: one manifest is needed", "");
+	o->file = argv[optind];
+}
+
+static void show_usage(void)
+{
+	printf("Usage: %s show [OPTION]... MANIFEST\n"
+	       "Summarise the manifest MANIFEST ('-' for standard input) for a human: the\n"
+	       "run, the count of each section (binaries, libraries, files, missing,\n"
+	       "processes, warnings), the process tree (binary, argv and exit status,\n"
+	       "children indented under their parent) and each binary with the libraries\n"
+	       "it loaded and the files it opened. Everything is sorted and no pid or time\n"
+	       "is shown, so two runs of the same job show the same.\n"
+	       "\n"
+	       "      --dot     write a Graphviz graph instead: binaries -> libraries they\n"
+	       "                loaded and files they opened, libraries -> files their code\n"
+	       "                opened (render with 'dot -Tsvg')\n"
+	       "  -h, --help    display this help and exit\n"
+	       "\n"
+	       "Exit status: 0, or 2 when the manifest cannot be read or on usage errors.\n"
+	       "\n"
+	       "Example: %s show --dot deps.json | dot -Tsvg > deps.svg\n",
+	       program_name, program_name);
+}
+
+void cli_parse_show(int argc, char **argv, struct show_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "dot", no_argument, NULL, OPT_DOT },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_DOT: o->dot = true; break;
+		case 'h': show_usage(); exit(0);
+		case 'V': version(); exit(0);
+		default: bad_option(argv, c);
+		}
+	}
+	if (argc - optind != 1)
+		bad_usage("%sshow: one manifest is needed (MANIFEST, or '-' for standard input)", "");
 	o->file = argv[optind];
 }
 

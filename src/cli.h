@@ -32,6 +32,14 @@ struct diff_opts {
 	bool json;                    /* --format=json */
 };
 
+struct show_opts {
+	const char *file;             /* the manifest; "-" for standard input */
+	bool dot;                     /* --dot: a Graphviz graph instead of the summary */
+};
+
+/* Parse the arguments of `fingerprint show` (argv[0] is "show"); like cli_parse. */
+void cli_parse_show(int argc, char **argv, struct show_opts *o);
+
 /* Parse the arguments of `fingerprint diff` (argv[0] is "diff"); like cli_parse. */
 void cli_parse_diff(int argc, char **argv, struct diff_opts *o);
 

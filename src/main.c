@@ -17,6 +17,7 @@
 #include "manifest.h"
 #include "manifest_json.h"
 #include "scan.h"
+#include "show.h"
 #include "tracer.h"
 #include "unwind.h"
 #include "util.h"
@@ -70,6 +71,8 @@ int main(int argc, char **argv)
 		return diff_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "check") == 0)
 		return check_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "show") == 0)
+		return show_main(argc - 1, argv + 1);
 	cli_parse(argc, argv, &cli);
 	if (!getcwd(cwd, sizeof(cwd)))
 		die_errno(EXIT_INTERNAL, "cannot read the current directory");

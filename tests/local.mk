@@ -109,7 +109,8 @@ EXTRA_DIST += \
 # Manifest tools: diff, check, merge, show.
 FP_TOOLS_TESTS = \
 	tests/diff.test \
-	tests/check.test
+	tests/check.test \
+	tests/show.test
 TESTS += $(FP_TOOLS_TESTS)
 EXTRA_DIST += $(FP_TOOLS_TESTS)
 
