@@ -63,7 +63,7 @@ static void version(void)
 
 enum {
 	OPT_NO_SECCOMP = 256, OPT_KEEP_SECRETS, OPT_HASH, OPT_ROOT, OPT_LD_LIBRARY_PATH, OPT_CALLERS, OPT_CALLER_SKIP,
-	OPT_ALL, OPT_IGNORE, OPT_FORMAT, OPT_NO_HASH, OPT_NO_PACKAGES, OPT_DOT,
+	OPT_ALL, OPT_IGNORE, OPT_FORMAT, OPT_NO_HASH, OPT_NO_PACKAGES, OPT_DOT, OPT_APT,
 };
 
 static _Noreturn void bad_usage(const char *fmt, const char *arg)
@@ -287,15 +287,19 @@ static void show_usage(void)
 	       "run, the count of each section (binaries, libraries, files, missing,\n"
 	       "processes, warnings), the process tree (binary, argv and exit status,\n"
 	       "children indented under their parent) and each binary with the libraries\n"
-	       "it loaded and the files it opened. Everything is sorted and no pid or time\n"
-	       "is shown, so two runs of the same job show the same.\n"
+	       "it loaded and the files it opened, then the packages that own them and\n"
+	       "the paths no package owns. Everything is sorted and no pid or time is\n"
+	       "shown, so two runs of the same job show the same.\n"
 	       "\n"
 	       "      --dot     write a Graphviz graph instead: binaries -> libraries they\n"
 	       "                loaded and files they opened, libraries -> files their code\n"
 	       "                opened (render with 'dot -Tsvg')\n"
+	       "      --apt     print the apt-get line that installs the same packages at\n"
+	       "                the same versions instead\n"
 	       "  -h, --help    display this help and exit\n"
 	       "\n"
-	       "Exit status: 0, or 2 when the manifest cannot be read or on usage errors.\n"
+	       "Exit status: 0; 1 for --apt when package ownership was not looked up; 2\n"
+	       "when the manifest cannot be read or on usage errors.\n"
 	       "\n"
 	       "Example: %s show --dot deps.json | dot -Tsvg > deps.svg\n",
 	       program_name, program_name);
@@ -305,6 +309,7 @@ void cli_parse_show(int argc, char **argv, struct show_opts *o)
 {
 	static const struct option longopts[] = {
 		{ "dot", no_argument, NULL, OPT_DOT },
+		{ "apt", no_argument, NULL, OPT_APT },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -317,6 +322,7 @@ void cli_parse_show(int argc, char **argv, struct show_opts *o)
 	while ((c = getopt_long(argc, argv, ":hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_DOT: o->dot = true; break;
+		case OPT_APT: o->apt = true; break;
 		case 'h': show_usage(); exit(0);
 		case 'V': version(); exit(0);
 		default: bad_option(argv, c);

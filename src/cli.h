@@ -35,6 +35,7 @@ struct diff_opts {
 struct show_opts {
 	const char *file;             /* the manifest; "-" for standard input */
 	bool dot;                     /* --dot: a Graphviz graph instead of the summary */
+	bool apt;                     /* --apt: the apt-get line for the package set */
 };
 
 /* Parse the arguments of `fingerprint show` (argv[0] is "show"); like cli_parse. */

@@ -373,11 +373,6 @@ static void print_binaries(const struct show *s)
 		else if (pr->b->exec_count)
 			printf(" (%lu exec%s)", pr->b->exec_count, pr->b->exec_count == 1 ? "" : "s");
 		putchar('\n');
-		/*
-		 * Package lines (`show --apt`: the package that owns the binary and
-		 * each library) belong here, under the object they describe, once
-		 * the manifest carries package ownership.
-		 */
 		for (size_t k = 0; k < pr->libs.n; k++) {
 			const struct mf_library *l = m->sorted_libraries[pr->libs.v[k]];
 			fputs("    library ", stdout);
@@ -389,6 +384,75 @@ static void print_binaries(const struct show *s)
 		for (size_t k = 0; k < pr->files.n; k++)
 			print_file(s, pr->path, m->sorted_files[pr->files.v[k]]);
 	}
+}
+
+/* The packages owning what the run used, and what no package owns. */
+static void print_packages(const struct manifest *m)
+{
+	if (!m->packages_known) {
+		if (m->packages_lookup) {
+			fputs("\npackages: ", stdout);
+			put_text(m->packages_lookup);
+			putchar('\n');
+		}
+		return;
+	}
+	printf("\npackages: %zu\n", m->n_packages);
+	for (size_t i = 0; i < m->n_packages; i++) {
+		const struct mf_package *p = m->sorted_packages[i];
+		fputs("  ", stdout);
+		put_text(p->name);
+		putchar(' ');
+		put_text(p->version);
+		putchar(' ');
+		put_text(p->arch);
+		putchar('\n');
+	}
+	printf("unpackaged: %zu\n", m->n_unpackaged);
+	for (size_t i = 0; i < m->n_unpackaged; i++) {
+		fputs("  ", stdout);
+		put_text(m->unpackaged[i]);
+		putchar('\n');
+	}
+}
+
+/* Debian's name for the architecture of `machine` (uname -m), or NULL. */
+static const char *debian_arch(const char *machine)
+{
+	static const char *const names[][2] = {
+		{ "x86_64", "amd64" }, { "aarch64", "arm64" }, { "i686", "i386" }, { "i386", "i386" },
+		{ "ppc64le", "ppc64el" }, { "s390x", "s390x" }, { "riscv64", "riscv64" }, { "armv7l", "armhf" },
+	};
+	for (size_t i = 0; machine && i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(machine, names[i][0]) == 0)
+			return names[i][1];
+	return NULL;
+}
+
+/*
+ * --apt: the apt-get line that installs the same package set, each pinned to
+ * its version; a package of another architecture than the host's is named
+ * NAME:ARCH. Returns false (after a message) when ownership was not looked up.
+ */
+static bool print_apt(const struct manifest *m, const char *file, const struct mf_origin *og)
+{
+	if (!m->packages_known) {
+		fprintf(stderr, "%s: %s: package ownership was not looked up (%s)\n", program_name, file,
+			m->packages_lookup ? m->packages_lookup : "no run.packages");
+		return false;
+	}
+	const char *native = debian_arch(og->machine);
+	fputs("apt-get install -y", stdout);
+	for (size_t i = 0; i < m->n_packages; i++) {
+		const struct mf_package *p = m->sorted_packages[i];
+		bool foreign = strcmp(p->arch, "all") != 0 && (!native || strcmp(p->arch, native) != 0);
+		char word[1024];
+		snprintf(word, sizeof(word), "%s%s%s=%s", p->name, foreign ? ":" : "", foreign ? p->arch : "", p->version);
+		putchar(' ');
+		put_arg(word);
+	}
+	putchar('\n');
+	return true;
 }
 
 static void print_summary(const struct show *s, const char *file, const struct mf_origin *og)
@@ -419,6 +483,7 @@ static void print_summary(const struct show *s, const char *file, const struct m
 	print_processes(m);
 	putchar('\n');
 	print_binaries(s);
+	print_packages(m);
 }
 
 /*
@@ -488,7 +553,10 @@ int show_main(int argc, char **argv)
 	if (manifest_json_read(o.file, &m, &og, err, sizeof(err)) < 0)
 		die(EXIT_USAGE, "%s: %s", o.file, err);
 	show_build(&s, m);
-	if (o.dot)
+	int status = 0;
+	if (o.apt)
+		status = print_apt(m, o.file, &og) ? 0 : 1;
+	else if (o.dot)
 		print_dot(&s);
 	else
 		print_summary(&s, o.file, &og);
@@ -497,5 +565,5 @@ int show_main(int argc, char **argv)
 	show_free(&s);
 	mf_origin_free(&og);
 	manifest_free(m);
-	return 0;
+	return status;
 }
