@@ -68,50 +68,39 @@ static const char *at_index(char *buf, size_t n, const char *where, int i)
 #define WHERE_MAX 512
 
 /*
- * The string under `key` of object `o`, interned; NULL when absent or null
- * (then an error when `required`).
+ * The item under `key` when `is` accepts it; NULL when absent or null (an
+ * error when `required`), or when it is of another type (an error naming `what`).
  */
-static const char *get_str(struct reader *r, const cJSON *o, const char *key, const char *where, bool required)
+static const cJSON *get_typed(struct reader *r, const cJSON *o, const char *key, const char *where, bool required,
+			      cJSON_bool (*is)(const cJSON *), const char *what)
 {
 	char w[WHERE_MAX];
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
 	if (!v || cJSON_IsNull(v)) {
 		if (required)
-			failf(r, at_key(w, sizeof(w), where, key), "missing (a string is required)");
+			failf(r, at_key(w, sizeof(w), where, key), "missing (%s is required)", what);
 		return NULL;
 	}
-	if (!cJSON_IsString(v))
-		return failf(r, at_key(w, sizeof(w), where, key), "expected a string"), NULL;
-	return manifest_intern(r->m, v->valuestring);
+	if (!is(v))
+		return failf(r, at_key(w, sizeof(w), where, key), "expected %s", what), NULL;
+	return v;
 }
 
-/* The array under `key` (NULL when absent or null; an error when not an array). */
 static const cJSON *get_array(struct reader *r, const cJSON *o, const char *key, const char *where, bool required)
 {
-	char w[WHERE_MAX];
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-	if (!v || cJSON_IsNull(v)) {
-		if (required)
-			failf(r, at_key(w, sizeof(w), where, key), "missing (an array is required)");
-		return NULL;
-	}
-	if (!cJSON_IsArray(v))
-		return failf(r, at_key(w, sizeof(w), where, key), "expected an array"), NULL;
-	return v;
+	return get_typed(r, o, key, where, required, cJSON_IsArray, "an array");
 }
 
 static const cJSON *get_object(struct reader *r, const cJSON *o, const char *key, const char *where, bool required)
 {
-	char w[WHERE_MAX];
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-	if (!v || cJSON_IsNull(v)) {
-		if (required)
-			failf(r, at_key(w, sizeof(w), where, key), "missing (an object is required)");
-		return NULL;
-	}
-	if (!cJSON_IsObject(v))
-		return failf(r, at_key(w, sizeof(w), where, key), "expected an object"), NULL;
-	return v;
+	return get_typed(r, o, key, where, required, cJSON_IsObject, "an object");
+}
+
+/* The string under `key`, interned; NULL when absent or null (an error when `required`). */
+static const char *get_str(struct reader *r, const cJSON *o, const char *key, const char *where, bool required)
+{
+	const cJSON *v = get_typed(r, o, key, where, required, cJSON_IsString, "a string");
+	return v ? manifest_intern(r->m, v->valuestring) : NULL;
 }
 
 /* A non-negative integer under `key`, or `dflt` when absent. */
