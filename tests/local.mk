@@ -57,6 +57,7 @@ TESTS += $(FP_SHELL_TESTS)
 
 EXTRA_DIST += \
 	tests/init.sh \
+	tests/validate-manifest.py \
 	tests/unit/check.h \
 	tests/fixtures/threads_main.h \
 	$(FP_SHELL_TESTS) \
