@@ -52,7 +52,8 @@ FP_SHELL_TESTS = \
 	tests/scan.test \
 	tests/special-paths.test \
 	tests/races.test \
-	tests/launch.test
+	tests/launch.test \
+	tests/schema.test
 TESTS += $(FP_SHELL_TESTS)
 
 EXTRA_DIST += \
