@@ -16,11 +16,20 @@
 #                      print SHOW (a jq filter; default a summary) of FILE.
 #                      FILTER can use $tmp, $fixtures, $srcdir and the helpers
 #                      in $fp_jq_defs (has_bin, file, has_missing, ...).
-#   check_manifest FILE  the invariants every manifest must satisfy
+#   check_manifest FILE  the invariants every manifest must satisfy (a
+#                      traced run's), schema validation included
+#   validate_manifest FILE...
+#                      each FILE must match schema/fingerprint-1.schema.json
+#                      (tests/validate-manifest.py: one line per violation);
+#                      fp_run and fp_run_opts validate the manifest they wrote
+#   fp_schema_python   after fp_find_schema_python: a python3 that has
+#                      jsonschema 4 (Debian's python3-jsonschema), or empty
+#                      when there is none and validation is skipped
 #   check_packages FILE  those of package ownership (also for scan manifests)
 #
 # Environment (from AM_TESTS_ENVIRONMENT): FINGERPRINT, abs_top_srcdir,
-# abs_top_builddir, FIXTURES. Exit codes: 0 pass, 1 fail, 77 skip, 99 harness.
+# abs_top_builddir, FIXTURES; FP_SCHEMA_PYTHON names the python3 to validate
+# with. Exit codes: 0 pass, 1 fail, 77 skip, 99 harness.
 
 me=${0##*/}
 me=${me%.test}
@@ -57,13 +66,65 @@ else
 	fp_timeout_cmd=
 fi
 
+# The manifest's JSON Schema, checked with Debian's python3-jsonschema: a
+# python3 earlier in PATH (pyenv's) may not have the module, so the system
+# one is tried first. Found on first use; empty when there is none.
+fp_schema=$abs_top_srcdir/schema/fingerprint-1.schema.json
+fp_schema_python=unset
+fp_find_schema_python() {
+	test "$fp_schema_python" = unset || return 0
+	fp_schema_python=
+	for py in ${FP_SCHEMA_PYTHON:-} /usr/bin/python3 /bin/python3 $(command -v python3 2>/dev/null); do
+		if test -x "$py" && "$py" -c 'from jsonschema import Draft202012Validator' 2>/dev/null; then
+			fp_schema_python=$py
+			return 0
+		fi
+	done
+	printf '%s: note: no python3 with jsonschema 4 (apt-get install python3-jsonschema):' "$me" >&2
+	printf ' manifests are not validated against the schema\n' >&2
+}
+
+# The last manifest found valid, with its checksum: fp_run then check_manifest
+# of the same file validates it once.
+fp_validated=
+validate_manifest() {
+	for vm in "$@"; do
+		test -s "$vm" || fail "no manifest at $vm"
+		vm_key="$vm $(cksum < "$vm")"
+		test "$vm_key" = "$fp_validated" && continue
+		fp_find_schema_python
+		test -n "$fp_schema_python" || return 0
+		vm_status=0
+		"$fp_schema_python" "$abs_top_srcdir/tests/validate-manifest.py" "$fp_schema" "$vm" \
+			> "$tmp/schema.out" 2>&1 || vm_status=$?
+		case $vm_status in
+		0) fp_validated=$vm_key ;;
+		1)
+			printf '%s: FAIL: manifest %s does not match %s:\n' "$me" "$vm" "$fp_schema" >&2
+			sed -n '1,40s/^/  /p' "$tmp/schema.out" >&2
+			vm_n=$(wc -l < "$tmp/schema.out")
+			test "$vm_n" -le 40 || printf '  ... %d violations in all\n' "$vm_n" >&2
+			exit 1 ;;
+		*) hard_error "tests/validate-manifest.py cannot run: $(cat "$tmp/schema.out")" ;;
+		esac
+	done
+}
+
+# Validate $manifest when the run that just ended wrote it ($1: its checksum before).
+fp_validate_written() {
+	test -f "$manifest" && test "$(cksum < "$manifest")" != "$1" && validate_manifest "$manifest"
+	return 0
+}
+
 fp_run() {
 	fp_status=0
+	fp_before=
+	test -f "$manifest" && fp_before=$(cksum < "$manifest")
 	$fp_timeout_cmd "$FINGERPRINT" -q -o "$manifest" -- "$@" || fp_status=$?
 	if test -n "$fp_timeout_cmd" && test "$fp_status" = 124; then
 		fail "fingerprint did not finish within ${fp_timeout}s: fingerprint -q -o $manifest -- $*"
 	fi
-	return 0
+	fp_validate_written "$fp_before"
 }
 
 # Like fp_run but with extra fingerprint options: fp_run_opts "OPTS" CMD...
@@ -71,12 +132,14 @@ fp_run_opts() {
 	fp_opts=$1
 	shift
 	fp_status=0
+	fp_before=
+	test -f "$manifest" && fp_before=$(cksum < "$manifest")
 	# shellcheck disable=SC2086
 	$fp_timeout_cmd "$FINGERPRINT" -q $fp_opts -o "$manifest" -- "$@" || fp_status=$?
 	if test -n "$fp_timeout_cmd" && test "$fp_status" = 124; then
 		fail "fingerprint did not finish within ${fp_timeout}s: fingerprint -q $fp_opts -o $manifest -- $*"
 	fi
-	return 0
+	fp_validate_written "$fp_before"
 }
 
 expect_status() {
@@ -166,6 +229,7 @@ check_manifest() {
 	cm=$1
 	test -s "$cm" || fail "no manifest at $cm"
 	jq -e . "$cm" >/dev/null 2>&1 || fail "manifest $cm is not valid JSON"
+	validate_manifest "$cm"
 	jq_assert '.schema == "fingerprint/1"' "$cm" 'schema is not fingerprint/1' '.schema'
 	jq_assert '.tool == {"name": "fingerprint", "version": "0.1.0"}' "$cm" 'bad tool object' '.tool'
 	jq_assert '(.run.command | type == "array" and length > 0 and all(type == "string"))

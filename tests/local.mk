@@ -53,11 +53,13 @@ FP_SHELL_TESTS = \
 	tests/scan.test \
 	tests/special-paths.test \
 	tests/races.test \
-	tests/launch.test
+	tests/launch.test \
+	tests/schema.test
 TESTS += $(FP_SHELL_TESTS)
 
 EXTRA_DIST += \
 	tests/init.sh \
+	tests/validate-manifest.py \
 	tests/unit/check.h \
 	tests/fixtures/threads_main.h \
 	$(FP_SHELL_TESTS) \
