@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -66,10 +67,15 @@ enum {
 	OPT_ALL, OPT_IGNORE, OPT_FORMAT, OPT_NO_HASH, OPT_NO_PACKAGES, OPT_DOT, OPT_APT,
 };
 
-static _Noreturn void bad_usage(const char *fmt, const char *arg)
+static _Noreturn void bad_usage(const char *fmt, ...) FP_PRINTF(1, 2);
+
+static _Noreturn void bad_usage(const char *fmt, ...)
 {
+	va_list ap;
 	fprintf(stderr, "%s: ", program_name);
-	fprintf(stderr, fmt, arg);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fprintf(stderr, "\nTry '%s --help' for more information.\n", program_name);
 	exit(EXIT_USAGE);
 }
@@ -98,7 +104,7 @@ static _Noreturn void bad_option(char **argv, int c)
 	if (c == ':')
 		bad_usage("option '%s' requires an argument", argv[optind - 1]);
 	if (optopt)
-		bad_usage("invalid option -- '%c'", (char[]){ (char)optopt, '\0' });
+		bad_usage("invalid option -- '%c'", optopt);
 	bad_usage("unrecognized option '%s'", argv[optind - 1]);
 }
 
