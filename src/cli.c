@@ -1,11 +1,15 @@
 #include "config.h"
 #include "cli.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
 
 #include "enrich.h"
 #include "unwind.h"
@@ -28,7 +32,11 @@ static void usage(FILE *f)
 		"To trace a program named like a subcommand, write '-- scan'.\n"
 		"\n"
 		"  -o, --output=FILE   write the manifest to FILE (default: fingerprint.json);\n"
-		"                      '-' writes it to standard output\n"
+		"                      '-' writes it to standard output. In FILE, %%h is the\n"
+		"                      host name (up to the first dot), %%p fingerprint's pid,\n"
+		"                      %%r the MPI or batch rank (OMPI_COMM_WORLD_RANK,\n"
+		"                      PMIX_RANK, PMI_RANK or SLURM_PROCID; 0 when none) and\n"
+		"                      %%%% a percent sign\n"
 		"      --no-seccomp    stop on every syscall instead of filtering with\n"
 		"                      seccomp-bpf (slower; same manifest)\n"
 		"      --hash=WHAT     sha256 of: all (binaries, libraries and files read;\n"
@@ -49,8 +57,10 @@ static void usage(FILE *f)
 		"is not found, 126 when it cannot be executed, 2 for usage errors and 125 when\n"
 		"fingerprint itself fails.\n"
 		"\n"
-		"Example: %s -o deps.json -- mpirun -np 4 ./solver input.dat\n",
-		program_name, program_name, program_name, program_name, program_name, program_name, program_name);
+		"Examples: %s -o deps.json -- mpirun -np 4 ./solver input.dat\n"
+		"  mpirun -np 64 %s -o deps-%%h-%%r.json -- ./solver   (one manifest per rank)\n",
+		program_name, program_name, program_name, program_name, program_name, program_name, program_name,
+		program_name);
 }
 
 static void version(void)
@@ -87,6 +97,72 @@ static const char *output_arg(const char *arg)
 	return arg;
 }
 
+static const char *const rank_vars[] = { "OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID" };
+
+/*
+ * The MPI or batch rank of this process: the value of the first of
+ * rank_vars that is set. Returns it; -1 when none is set; -2 when it is not
+ * a non-negative integer (`*var` names the variable then).
+ */
+static long env_rank(const char **var)
+{
+	for (size_t i = 0; i < sizeof(rank_vars) / sizeof(rank_vars[0]); i++) {
+		const char *v = getenv(rank_vars[i]);
+		if (!v)
+			continue;
+		*var = rank_vars[i];
+		char *end;
+		errno = 0;
+		long n = strtol(v, &end, 10);
+		return v[0] >= '0' && v[0] <= '9' && *end == '\0' && errno == 0 ? n : -2;
+	}
+	return -1;
+}
+
+/*
+ * The -o argument with %h (the host name up to its first dot), %p
+ * (fingerprint's pid), %r (the rank, 0 when none) and %% expanded; any
+ * other % is a usage error. Returns `pattern` itself or a malloc'd string
+ * that lives until exit.
+ */
+static const char *output_expand(const char *pattern, long rank, const char *rank_var)
+{
+	if (!strchr(pattern, '%'))
+		return pattern;
+	struct buf b = { 0 };
+	for (const char *s = pattern; *s; s++) {
+		char piece[HOST_NAME_MAX + 1];
+		if (*s != '%') {
+			buf_append(&b, s, 1);
+			continue;
+		}
+		switch (*++s) {
+		case '%': snprintf(piece, sizeof(piece), "%%"); break;
+		case 'p': snprintf(piece, sizeof(piece), "%ld", (long)getpid()); break;
+		case 'h': {
+			struct utsname u;
+			if (uname(&u) < 0)
+				die_errno(EXIT_INTERNAL, "cannot read the host name");
+			snprintf(piece, sizeof(piece), "%.*s", (int)strcspn(u.nodename, "."), u.nodename);
+			break;
+		}
+		case 'r':
+			if (rank == -2)
+				bad_usage("-o '%s': %s='%s' is not a rank (a non-negative integer)", pattern, rank_var,
+					  getenv(rank_var));
+			snprintf(piece, sizeof(piece), "%ld", rank < 0 ? 0 : rank);
+			break;
+		case '\0':
+			bad_usage("-o '%s': a '%%' at the end (write %%%% for a percent sign)", pattern);
+		default:
+			bad_usage("-o '%s': unknown '%%%c' (%%h host, %%p pid, %%r rank, %%%% a percent sign)", pattern,
+				  *s);
+		}
+		buf_append(&b, piece, strlen(piece));
+	}
+	return b.data;
+}
+
 static int parse_hash_mode(const char *s)
 {
 	if (strcmp(s, "all") == 0)
@@ -116,7 +192,8 @@ static void scan_usage(void)
 	       "with ELF facts, hashes and, for each library, the rule that found it.\n"
 	       "\n"
 	       "  -o, --output=FILE        write the manifest to FILE (default:\n"
-	       "                           fingerprint.json); '-' for standard output\n"
+	       "                           fingerprint.json); '-' for standard output;\n"
+	       "                           %%h, %%p, %%r and %%%% as in '%s --help'\n"
 	       "      --root=DIR           resolve inside the root filesystem DIR (an\n"
 	       "                           unpacked image); FILEs are paths in it\n"
 	       "      --ld-library-path=P  the LD_LIBRARY_PATH to apply (default: the\n"
@@ -131,7 +208,7 @@ static void scan_usage(void)
 	       "Exit status: 0 when every FILE was scanned, 1 when some could not be read\n"
 	       "(the others are still scanned and written), 2 for usage errors, 125 when\n"
 	       "the manifest cannot be written.\n",
-	       program_name);
+	       program_name, program_name);
 }
 
 void cli_parse_scan(int argc, char **argv, struct scan_opts *o)
@@ -172,6 +249,9 @@ void cli_parse_scan(int argc, char **argv, struct scan_opts *o)
 	if (optind >= argc)
 		bad_usage("%sscan: no file given", "");
 	o->paths = argv + optind;
+	const char *rank_var = NULL;
+	o->rank = env_rank(&rank_var);
+	o->output = output_expand(o->output, o->rank, rank_var);
 }
 
 static void diff_usage(void)
@@ -393,4 +473,7 @@ void cli_parse(int argc, char **argv, struct cli_opts *o)
 	if (argv[optind][0] == '\0')
 		bad_usage("%sthe command is an empty string", "");
 	o->command = argv + optind;
+	const char *rank_var = NULL;
+	o->rank = env_rank(&rank_var);
+	o->output = output_expand(o->output, o->rank, rank_var);
 }

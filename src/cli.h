@@ -6,7 +6,8 @@
 #include <stddef.h>
 
 struct cli_opts {
-	const char *output;   /* "-" for standard output */
+	const char *output;   /* "-" for standard output; %h, %p, %r and %% expanded */
+	long rank;            /* the MPI or batch rank from the environment; -1 when none */
 	bool seccomp;
 	bool keep_secrets;
 	int hash_mode;        /* enum hash_mode */
@@ -16,7 +17,8 @@ struct cli_opts {
 };
 
 struct scan_opts {
-	const char *output;
+	const char *output;           /* %h, %p, %r and %% expanded */
+	long rank;                    /* as in cli_opts */
 	const char *root;             /* NULL for "/" */
 	const char *ld_library_path;  /* NULL for none */
 	int hash_mode;                /* enum hash_mode */

@@ -110,6 +110,8 @@ int main(int argc, char **argv)
 	run.exit = res.exit;
 	run.complete = res.complete;
 	run.seccomp = cli.seccomp;
+	run.has_rank = cli.rank >= 0;
+	run.rank = cli.rank;
 	manifest_finalize(m);
 	enrich_manifest(m, (enum hash_mode)cli.hash_mode, &run.start);
 	enrich_packages(m, cli.packages);

@@ -170,6 +170,8 @@ static cJSON *run_json(const struct manifest *m, const struct run_info *r)
 		cJSON_AddItemToObject(o, "exit", exit_json(&r->exit));
 	}
 	cJSON_AddBoolToObject(o, "complete", r->complete);
+	if (r->has_rank)
+		cJSON_AddNumberToObject(o, "rank", (double)r->rank);
 	if (!r->scan)
 		cJSON_AddBoolToObject(o, "seccomp", r->seccomp);
 	if (m->packages_lookup)

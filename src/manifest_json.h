@@ -22,6 +22,8 @@ struct run_info {
 	bool seccomp;
 	bool scan;          /* a static scan: no exit, no seccomp */
 	const char *root;   /* scan --root, or NULL */
+	bool has_rank;      /* the MPI or batch rank is known: written as "rank" */
+	long rank;
 };
 
 /* An output destination opened before the command starts. */

@@ -160,6 +160,8 @@ int scan_main(int argc, char **argv)
 	run.complete = failed == 0;
 	run.scan = true;
 	run.root = m->root;
+	run.has_rank = o.rank >= 0;
+	run.rank = o.rank;
 	r = manifest_json_write(&out, m, &run);
 	if (r < 0) {
 		errno = -r;
