@@ -1,6 +1,7 @@
 #include "config.h"
 #include "manifest.h"
 #include "elfinfo.h"
+#include "provenance.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -490,5 +491,6 @@ void manifest_free(struct manifest *m)
 	free(m->sorted_libraries);
 	free(m->sorted_files);
 	free(m->sorted_missing);
+	prov_free(m->prov);
 	free(m);
 }

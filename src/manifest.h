@@ -27,6 +27,7 @@ struct strset {
 };
 
 struct elfinfo;
+struct prov;
 
 /* What enrich learns about a binary or library after the run. */
 struct mf_facts {
@@ -122,6 +123,7 @@ struct manifest {
 	bool traced;        /* a traced run (scan writes no env, cmdlines, processes) */
 	bool callers;       /* caller attribution on: openers carry their module */
 	const char *root;   /* scan --root: paths are inside this directory; NULL for "/" */
+	struct prov *prov;  /* a merged manifest: where each entry was seen (provenance.h); else NULL */
 
 	/* Package ownership (enrich_packages): run.packages, and whether owners were looked up. */
 	const char *packages_lookup; /* "dpkg", or "not looked up: REASON"; interned */

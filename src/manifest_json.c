@@ -2,6 +2,7 @@
 #include "manifest_json.h"
 #include "diff.h"
 #include "elfinfo.h"
+#include "provenance.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -280,6 +281,42 @@ static void add_package(cJSON *o, const struct manifest *m, const struct mf_pack
 		cJSON_AddItemToObject(o, "package", package_json(p));
 }
 
+/* [{"host": ..., "rank": N}]: "host" null when unknown, "rank" left out when none. */
+static cJSON *places_json(const struct prov_places *set)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (size_t i = 0; set && i < set->n; i++) {
+		cJSON *o = cJSON_CreateObject();
+		add_str(o, "host", set->v[i].host);
+		if (set->v[i].rank >= 0)
+			cJSON_AddNumberToObject(o, "rank", (double)set->v[i].rank);
+		cJSON_AddItemToArray(a, o);
+	}
+	return a;
+}
+
+/*
+ * A merged manifest's provenance of one entry: "seen_on", and "variants"
+ * ([{"sha256", "seen_on"}] by digest, null for none recorded) when its
+ * places did not all record the same sha256.
+ */
+static void add_provenance(cJSON *o, const struct manifest *m, enum prov_section s, const char *path)
+{
+	if (!m->prov)
+		return;
+	const struct prov_entry *e = prov_lookup(m->prov, s, path);
+	cJSON_AddItemToObject(o, "seen_on", places_json(e ? &e->seen : NULL));
+	if (!e || e->n_variants < 2)
+		return;
+	cJSON *a = cJSON_AddArrayToObject(o, "variants");
+	for (size_t k = 0; k < e->n_variants; k++) {
+		cJSON *v = cJSON_CreateObject();
+		add_str(v, "sha256", e->variants[k].sha256);
+		cJSON_AddItemToObject(v, "seen_on", places_json(&e->variants[k].seen));
+		cJSON_AddItemToArray(a, v);
+	}
+}
+
 static cJSON *binaries_json(const struct manifest *m)
 {
 	cJSON *a = cJSON_CreateArray();
@@ -292,6 +329,7 @@ static cJSON *binaries_json(const struct manifest *m)
 		add_package(o, m, b->package);
 		cJSON_AddNumberToObject(o, "exec_count", (double)b->exec_count);
 		add_facts(o, &b->facts);
+		add_provenance(o, m, PROV_BINARIES, b->path);
 		cJSON_AddItemToArray(a, o);
 	}
 	return a;
@@ -334,6 +372,7 @@ static cJSON *libraries_json(const struct manifest *m)
 		if (m->callers)
 			add_opened(o, m, l->path);
 		add_facts(o, &l->facts);
+		add_provenance(o, m, PROV_LIBRARIES, l->path);
 		cJSON_AddItemToArray(a, o);
 	}
 	return a;
@@ -399,6 +438,7 @@ static cJSON *files_json(const struct manifest *m)
 		if (f->sha256 || f->hash_failed)
 			add_str(o, "sha256", f->sha256);
 		cJSON_AddItemToObject(o, "opened_by", openers_json(m, f));
+		add_provenance(o, m, PROV_FILES, f->path);
 		cJSON_AddItemToArray(a, o);
 	}
 	return a;
@@ -417,6 +457,7 @@ static cJSON *missing_json(const struct manifest *m)
 			for (size_t k = 0; k < p->tried.n; k++)
 				cJSON_AddItemToArray(t, jstr(p->tried.v[k]));
 		}
+		add_provenance(o, m, PROV_MISSING, p->path);
 		cJSON_AddItemToArray(a, o);
 	}
 	return a;
@@ -467,15 +508,34 @@ static cJSON *processes_json(const struct manifest *m)
 	return a;
 }
 
-static cJSON *manifest_to_json(const struct manifest *m, const struct run_info *run)
+/* A merged manifest's "run": the run objects as the reader kept them (each with its host and processes). */
+static cJSON *runs_json(char *const *runs, size_t n_runs)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (size_t i = 0; i < n_runs; i++) {
+		cJSON *r = cJSON_Parse(runs[i]);
+		if (!r)
+			die(EXIT_INTERNAL, "a run kept for merging is not JSON: %.60s", runs[i]);
+		cJSON_AddItemToArray(a, r);
+	}
+	return a;
+}
+
+/* The manifest as JSON: one run (`run`), or a merged manifest's `n_runs` kept runs. */
+static cJSON *manifest_to_json(const struct manifest *m, const struct run_info *run, char *const *runs,
+			       size_t n_runs)
 {
 	cJSON *root = cJSON_CreateObject();
 	add_str(root, "schema", "fingerprint/1");
 	cJSON *tool = cJSON_AddObjectToObject(root, "tool");
 	add_str(tool, "name", PACKAGE_NAME);
 	add_str(tool, "version", PACKAGE_VERSION);
-	cJSON_AddItemToObject(root, "run", run_json(m, run));
-	cJSON_AddItemToObject(root, "host", host_json());
+	if (run) {
+		cJSON_AddItemToObject(root, "run", run_json(m, run));
+		cJSON_AddItemToObject(root, "host", host_json());
+	} else {
+		cJSON_AddItemToObject(root, "run", runs_json(runs, n_runs));
+	}
 	cJSON_AddItemToObject(root, "binaries", binaries_json(m));
 	cJSON_AddItemToObject(root, "libraries", libraries_json(m));
 	cJSON_AddItemToObject(root, "files", files_json(m));
@@ -492,7 +552,8 @@ static cJSON *manifest_to_json(const struct manifest *m, const struct run_info *
 	per_binary_json(m, &env, &cmdlines);
 	cJSON_AddItemToObject(root, "env", env);
 	cJSON_AddItemToObject(root, "cmdlines", cmdlines);
-	cJSON_AddItemToObject(root, "processes", processes_json(m));
+	if (run)
+		cJSON_AddItemToObject(root, "processes", processes_json(m));
 	return root;
 }
 
@@ -559,9 +620,9 @@ static int write_all(int fd, const char *s, size_t n)
 	return 0;
 }
 
-int manifest_json_write(struct json_out *o, const struct manifest *m, const struct run_info *run)
+/* Write `root` (deleted) to `o` and rename it into place; as manifest_json_write. */
+static int write_root(struct json_out *o, cJSON *root)
 {
-	cJSON *root = manifest_to_json(m, run);
 	char *text = cJSON_Print(root);
 	cJSON_Delete(root);
 	if (!text)
@@ -585,6 +646,16 @@ int manifest_json_write(struct json_out *o, const struct manifest *m, const stru
 	free(o->tmp);
 	o->tmp = NULL;
 	return 0;
+}
+
+int manifest_json_write(struct json_out *o, const struct manifest *m, const struct run_info *run)
+{
+	return write_root(o, manifest_to_json(m, run, NULL, 0));
+}
+
+int manifest_json_write_merged(struct json_out *o, const struct manifest *m, char *const *runs, size_t n_runs)
+{
+	return write_root(o, manifest_to_json(m, NULL, runs, n_runs));
 }
 
 int manifest_json_print_diff(FILE *f, const char *old_file, const char *new_file, const struct diff_change *v,

@@ -50,6 +50,15 @@ void json_out_discard(struct json_out *o);
  */
 int manifest_json_write(struct json_out *o, const struct manifest *m, const struct run_info *run);
 
+/*
+ * Write the merged manifest `m` (with m->prov) the same way: "run" is the
+ * list of `runs` (the run texts its inputs' mf_origin kept, in order), each
+ * entry has "seen_on" (and "variants" when its places disagree on the
+ * sha256), and there is no top-level "host" or "processes" (each run holds
+ * its own).
+ */
+int manifest_json_write_merged(struct json_out *o, const struct manifest *m, char *const *runs, size_t n_runs);
+
 /* What a manifest read back says of its run, host and tool (strings interned in its manifest). */
 struct mf_origin {
 	const char *mode;        /* "trace" or "scan" */
@@ -61,6 +70,15 @@ struct mf_origin {
 	struct mf_exit exit;
 	const char *hostname, *kernel, *machine, *os;
 	const char *tool_version;
+	long rank;               /* run.rank; -1 when the run had none */
+	/*
+	 * Every run of the manifest (one, or a merged manifest's list), each as
+	 * the compact JSON text of its run object with its "host" and
+	 * "processes" inside: what merge writes back, untouched. Owned.
+	 * The fields above describe the first run.
+	 */
+	char **runs;
+	size_t n_runs;
 };
 
 /*

@@ -8,6 +8,7 @@
 #include "config.h"
 #include "manifest_json.h"
 #include "elfinfo.h"
+#include "provenance.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -124,6 +125,19 @@ static bool get_bool(struct reader *r, const cJSON *o, const char *key, const ch
 	if (!cJSON_IsBool(v))
 		return failf(r, at_key(w, sizeof(w), where, key), "expected true or false"), false;
 	return cJSON_IsTrue(v);
+}
+
+/* A rank under `key`: a non-negative integer, or -1 when absent. */
+static long get_rank(struct reader *r, const cJSON *o, const char *key, const char *where)
+{
+	char w[WHERE_MAX];
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	if (!v || cJSON_IsNull(v))
+		return -1;
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1e15 ||
+	    v->valuedouble != (double)(long)v->valuedouble)
+		return failf(r, at_key(w, sizeof(w), where, key), "expected a non-negative integer"), -1;
+	return (long)v->valuedouble;
 }
 
 /* A NULL-terminated malloc'd copy of a string array's items (owned by the caller), or NULL. */
@@ -254,6 +268,62 @@ static const struct mf_package *read_package(struct reader *r, const cJSON *o, c
 	return name && version && arch ? manifest_add_package(r->m, name, version, arch) : NULL;
 }
 
+/*
+ * Each {"host", "rank"} of array `a` into the entry's places and, when
+ * `variant`, into those of digest `sha256`.
+ */
+static void read_places(struct reader *r, const cJSON *a, const char *where, struct prov_entry *e, const char *sha256,
+			bool variant)
+{
+	char w[WHERE_MAX];
+	int i = 0;
+	const cJSON *p;
+	cJSON_ArrayForEach(p, a) {
+		at_index(w, sizeof(w), where, i++);
+		if (!cJSON_IsObject(p)) {
+			failf(r, w, "expected an object");
+			return;
+		}
+		const char *host = get_str(r, p, "host", w, false);
+		long rank = get_rank(r, p, "rank", w);
+		if (variant)
+			prov_seen(e, sha256, host, rank);
+		else
+			prov_places_add(&e->seen, host, rank);
+	}
+}
+
+/*
+ * A merged manifest's "seen_on" of an entry, and its "variants" when
+ * present ([{"sha256", "seen_on"}]); without variants, every place saw the
+ * entry's own sha256 (or none).
+ */
+static void read_provenance(struct reader *r, const cJSON *o, const char *where, enum prov_section s, const char *path)
+{
+	char w[WHERE_MAX], w2[WHERE_MAX], w3[WHERE_MAX];
+	if (!r->m->prov)
+		return;
+	struct prov_entry *e = prov_entry(r->m->prov, s, path);
+	const cJSON *seen = get_array(r, o, "seen_on", where, true);
+	const cJSON *variants = get_array(r, o, "variants", where, false), *v;
+	int i = 0;
+	at_key(w, sizeof(w), where, "variants");
+	cJSON_ArrayForEach(v, variants) {
+		at_index(w2, sizeof(w2), w, i++);
+		if (!cJSON_IsObject(v)) {
+			failf(r, w2, "expected an object");
+			return;
+		}
+		const char *sha = get_str(r, v, "sha256", w2, false);
+		const cJSON *vseen = get_array(r, v, "seen_on", w2, true);
+		if (vseen)
+			read_places(r, vseen, at_key(w3, sizeof(w3), w2, "seen_on"), e, sha, true);
+	}
+	if (seen)
+		read_places(r, seen, at_key(w, sizeof(w), where, "seen_on"), e, get_str(r, o, "sha256", where, false),
+			    !variants);
+}
+
 static void read_binary(struct reader *r, const cJSON *o, const char *where)
 {
 	const char *path = get_str(r, o, "path", where, true);
@@ -264,6 +334,7 @@ static void read_binary(struct reader *r, const cJSON *o, const char *where)
 	b->package = read_package(r, o, where);
 	b->exec_count += (unsigned long)get_count(r, o, "exec_count", where, 0);
 	read_facts(r, o, where, &b->facts);
+	read_provenance(r, o, where, PROV_BINARIES, path);
 }
 
 static void read_library(struct reader *r, const cJSON *o, const char *where)
@@ -282,6 +353,7 @@ static void read_library(struct reader *r, const cJSON *o, const char *where)
 	if (a)
 		read_strset(r, a, at_key(w, sizeof(w), where, "loaded_by"), &l->loaded_by);
 	read_facts(r, o, where, &l->facts);
+	read_provenance(r, o, where, PROV_LIBRARIES, path);
 }
 
 static unsigned access_of(struct reader *r, const char *s, const char *where)
@@ -342,6 +414,7 @@ static void read_file(struct reader *r, const cJSON *o, const char *where)
 		f->sha256 = xstrdup(s);
 	else if (!s && cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "sha256")))
 		f->hash_failed = true;
+	read_provenance(r, o, where, PROV_FILES, path);
 }
 
 static void read_missing(struct reader *r, const cJSON *o, const char *where)
@@ -356,6 +429,7 @@ static void read_missing(struct reader *r, const cJSON *o, const char *where)
 		read_strset(r, a, at_key(w, sizeof(w), where, "probed_by"), &p->probed_by);
 	if ((a = get_array(r, o, "tried", where, false)))
 		read_strset(r, a, at_key(w, sizeof(w), where, "tried"), &p->tried);
+	read_provenance(r, o, where, PROV_MISSING, path);
 }
 
 /* A JSON array of strings as a NUL-separated blob (malloc'd, owned by the caller). */
@@ -431,13 +505,13 @@ static struct mf_exit read_exit(struct reader *r, const cJSON *o, const char *ke
 	return x;
 }
 
-static void read_processes(struct reader *r, const cJSON *a)
+static void read_processes(struct reader *r, const cJSON *a, const char *where)
 {
 	char w[WHERE_MAX];
 	int i = 0;
 	const cJSON *o;
 	cJSON_ArrayForEach(o, a) {
-		at_index(w, sizeof(w), "processes", i++);
+		at_index(w, sizeof(w), where, i++);
 		if (!cJSON_IsObject(o)) {
 			failf(r, w, "expected an object");
 			return;
@@ -457,25 +531,39 @@ static void read_processes(struct reader *r, const cJSON *a)
 	}
 }
 
-static void read_origin(struct reader *r, const cJSON *root, struct mf_origin *og)
+/* A warning of a run read back: counts of the same kind add up (a merged manifest has several runs). */
+static void add_warning(struct manifest *m, const char *kind, const char *msg, unsigned long count)
 {
-	const cJSON *run = get_object(r, root, "run", "", true), *a;
-	const cJSON *host = get_object(r, root, "host", "", false);
-	const cJSON *tool = get_object(r, root, "tool", "", false);
-	if (!run)
-		return;
-	og->mode = get_str(r, run, "mode", "run", true);
+	for (size_t i = 0; i < m->nwarnings; i++) {
+		if (strcmp(m->warnings[i].kind, kind) == 0) {
+			m->warnings[i].count += count;
+			return;
+		}
+	}
+	manifest_warn(m, kind, "%s", msg ? msg : "");
+	m->warnings[m->nwarnings - 1].count = count;
+}
+
+/* The fields of one run object (at `where`: "run" or "run[2]") into `og`, its warnings into the model. */
+static void read_run(struct reader *r, const cJSON *run, const char *where, struct mf_origin *og)
+{
+	char w[WHERE_MAX], w2[WHERE_MAX];
+	const cJSON *a;
+	og->mode = get_str(r, run, "mode", where, true);
 	if (og->mode && strcmp(og->mode, "trace") != 0 && strcmp(og->mode, "scan") != 0)
-		failf(r, "run.mode", "'%s' is not trace or scan", og->mode);
-	og->cwd = get_str(r, run, "cwd", "run", false);
-	og->start = get_str(r, run, "start", "run", false);
-	og->root = get_str(r, run, "root", "run", false);
-	og->duration_s = get_count(r, run, "duration_s", "run", 0);
-	og->complete = get_bool(r, run, "complete", "run");
-	r->m->packages_lookup = get_str(r, run, "packages", "run", false);
-	og->exit = read_exit(r, run, "exit", "run");
-	if ((a = get_array(r, run, "command", "run", false))) {
-		char **v = strv_of(r, a, "run.command", &og->n_command);
+		failf(r, at_key(w, sizeof(w), where, "mode"), "'%s' is not trace or scan", og->mode);
+	og->cwd = get_str(r, run, "cwd", where, false);
+	og->start = get_str(r, run, "start", where, false);
+	og->root = get_str(r, run, "root", where, false);
+	og->duration_s = get_count(r, run, "duration_s", where, 0);
+	og->complete = get_bool(r, run, "complete", where);
+	const char *packages = get_str(r, run, "packages", where, false);
+	if (!r->m->packages_lookup)
+		r->m->packages_lookup = packages; /* a merged manifest: the first run's */
+	og->exit = read_exit(r, run, "exit", where);
+	og->rank = get_rank(r, run, "rank", where);
+	if ((a = get_array(r, run, "command", where, false))) {
+		char **v = strv_of(r, a, at_key(w, sizeof(w), where, "command"), &og->n_command);
 		og->command = xcalloc(og->n_command + 1, sizeof(*og->command));
 		for (size_t i = 0; i < og->n_command; i++) {
 			og->command[i] = manifest_intern(r->m, v[i]);
@@ -483,28 +571,99 @@ static void read_origin(struct reader *r, const cJSON *root, struct mf_origin *o
 		}
 		free(v);
 	}
-	if ((a = get_array(r, run, "warnings", "run", false))) {
+	if ((a = get_array(r, run, "warnings", where, false))) {
 		const cJSON *e;
 		int i = 0;
 		cJSON_ArrayForEach(e, a) {
-			char w[WHERE_MAX];
-			at_index(w, sizeof(w), "run.warnings", i++);
+			at_index(w, sizeof(w), at_key(w2, sizeof(w2), where, "warnings"), i++);
 			if (!cJSON_IsObject(e)) {
 				failf(r, w, "expected an object");
 				break;
 			}
 			const char *kind = get_str(r, e, "kind", w, true), *msg = get_str(r, e, "message", w, false);
-			if (kind) {
-				manifest_warn(r->m, kind, "%s", msg ? msg : "");
-				r->m->warnings[r->m->nwarnings - 1].count = (unsigned long)get_count(r, e, "count", w, 1);
-			}
+			if (kind)
+				add_warning(r->m, kind, msg, (unsigned long)get_count(r, e, "count", w, 1));
 		}
 	}
-	if (host) {
-		og->hostname = get_str(r, host, "hostname", "host", false);
-		og->kernel = get_str(r, host, "kernel", "host", false);
-		og->machine = get_str(r, host, "machine", "host", false);
-		og->os = get_str(r, host, "os", "host", false);
+}
+
+static void read_host(struct reader *r, const cJSON *host, const char *where, struct mf_origin *og)
+{
+	og->hostname = get_str(r, host, "hostname", where, false);
+	og->kernel = get_str(r, host, "kernel", where, false);
+	og->machine = get_str(r, host, "machine", where, false);
+	og->os = get_str(r, host, "os", where, false);
+}
+
+/* Keep run object `run` as compact text in og->runs (for merge to write back). */
+static void keep_run(struct mf_origin *og, const cJSON *run)
+{
+	char *text = cJSON_PrintUnformatted(run);
+	if (!text)
+		die(EXIT_INTERNAL, "out of memory while reading a manifest");
+	og->runs[og->n_runs++] = xstrdup(text);
+	cJSON_free(text);
+}
+
+/*
+ * A merged manifest's "run": a list of run objects, each with its "host"
+ * and "processes". The first fills `og`; every one is kept in og->runs,
+ * its processes join the model's.
+ */
+static void read_runs(struct reader *r, const cJSON *runs, struct mf_origin *og)
+{
+	char w[WHERE_MAX], w2[WHERE_MAX];
+	int i = 0;
+	const cJSON *run;
+	if (cJSON_GetArraySize(runs) == 0) {
+		failf(r, "run", "an empty list (a merged manifest has one run per input)");
+		return;
+	}
+	r->m->prov = prov_new();
+	og->runs = xcalloc((size_t)cJSON_GetArraySize(runs), sizeof(*og->runs));
+	cJSON_ArrayForEach(run, runs) {
+		struct mf_origin other = { 0 }, *dst = i == 0 ? og : &other;
+		at_index(w, sizeof(w), "run", i++);
+		if (!cJSON_IsObject(run)) {
+			failf(r, w, "expected an object");
+			return;
+		}
+		read_run(r, run, w, dst);
+		const cJSON *host = get_object(r, run, "host", w, false);
+		if (host)
+			read_host(r, host, at_key(w2, sizeof(w2), w, "host"), dst);
+		const cJSON *procs = get_array(r, run, "processes", w, false);
+		if (procs)
+			read_processes(r, procs, at_key(w2, sizeof(w2), w, "processes"));
+		free(other.command);
+		keep_run(og, run);
+	}
+}
+
+static void read_origin(struct reader *r, const cJSON *root, struct mf_origin *og)
+{
+	const cJSON *runs = cJSON_GetObjectItemCaseSensitive(root, "run");
+	const cJSON *host = get_object(r, root, "host", "", false);
+	const cJSON *tool = get_object(r, root, "tool", "", false);
+	og->rank = -1;
+	if (cJSON_IsArray(runs)) {
+		read_runs(r, runs, og);
+	} else {
+		const cJSON *run = get_object(r, root, "run", "", true);
+		if (!run)
+			return;
+		read_run(r, run, "run", og);
+		if (host)
+			read_host(r, host, "host", og);
+		/* Kept with its host and processes inside, as a merged manifest holds it. */
+		cJSON *copy = cJSON_Duplicate(run, true);
+		const cJSON *procs = cJSON_GetObjectItemCaseSensitive(root, "processes");
+		if (!copy || (host && !cJSON_AddItemToObject(copy, "host", cJSON_Duplicate(host, true))) ||
+		    (cJSON_IsArray(procs) && !cJSON_AddItemToObject(copy, "processes", cJSON_Duplicate(procs, true))))
+			die(EXIT_INTERNAL, "out of memory while reading a manifest");
+		og->runs = xcalloc(1, sizeof(*og->runs));
+		keep_run(og, copy);
+		cJSON_Delete(copy);
 	}
 	if (tool)
 		og->tool_version = get_str(r, tool, "version", "tool", false);
@@ -618,12 +777,11 @@ int manifest_json_parse(const char *text, size_t len, struct manifest **out, str
 			read_per_binary(&r, root);
 		const cJSON *procs = get_array(&r, root, "processes", "", false);
 		if (procs && !r.failed)
-			read_processes(&r, procs);
+			read_processes(&r, procs, "processes");
 	}
 	cJSON_Delete(root);
 	if (r.failed) {
-		free(origin->command);
-		memset(origin, 0, sizeof(*origin));
+		mf_origin_free(origin);
 		manifest_free(r.m);
 		return -EINVAL;
 	}
@@ -658,5 +816,8 @@ int manifest_json_read(const char *file, struct manifest **out, struct mf_origin
 void mf_origin_free(struct mf_origin *og)
 {
 	free(og->command);
+	for (size_t i = 0; i < og->n_runs; i++)
+		free(og->runs[i]);
+	free(og->runs);
 	memset(og, 0, sizeof(*og));
 }
