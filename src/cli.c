@@ -23,12 +23,14 @@ static void usage(FILE *f)
 		"  or:  %s diff [OPTION]... OLD.json NEW.json\n"
 		"  or:  %s check [OPTION]... MANIFEST\n"
 		"  or:  %s show [OPTION]... MANIFEST\n"
+		"  or:  %s merge [OPTION]... MANIFEST... -o ALL.json\n"
 		"Run COMMAND under ptrace, follow its whole process tree and write a JSON\n"
 		"manifest of the binaries, libraries, files, environment and command lines\n"
 		"it used. 'scan' resolves the libraries of ELF files without running them;\n"
 		"'diff' compares two manifests; 'check' tells whether this host has what a\n"
-		"manifest needs; 'show' summarises one, or draws it as a graph. Each has\n"
-		"its own --help ('%s diff --help').\n"
+		"manifest needs; 'show' summarises one, or draws it as a graph; 'merge'\n"
+		"makes one of many, saying where each entry was seen. Each has its own\n"
+		"--help ('%s diff --help').\n"
 		"To trace a program named like a subcommand, write '-- scan'.\n"
 		"\n"
 		"  -o, --output=FILE   write the manifest to FILE (default: fingerprint.json);\n"
@@ -58,9 +60,10 @@ static void usage(FILE *f)
 		"fingerprint itself fails.\n"
 		"\n"
 		"Examples: %s -o deps.json -- mpirun -np 4 ./solver input.dat\n"
-		"  mpirun -np 64 %s -o deps-%%h-%%r.json -- ./solver   (one manifest per rank)\n",
+		"  mpirun -np 64 %s -o deps-%%h-%%r.json -- ./solver   (one manifest per rank,\n"
+		"  then '%s merge deps-*.json -o deps.json')\n",
 		program_name, program_name, program_name, program_name, program_name, program_name, program_name,
-		program_name);
+		program_name, program_name, program_name);
 }
 
 static void version(void)
@@ -74,7 +77,7 @@ static void version(void)
 
 enum {
 	OPT_NO_SECCOMP = 256, OPT_KEEP_SECRETS, OPT_HASH, OPT_ROOT, OPT_LD_LIBRARY_PATH, OPT_CALLERS, OPT_CALLER_SKIP,
-	OPT_ALL, OPT_IGNORE, OPT_FORMAT, OPT_NO_HASH, OPT_NO_PACKAGES, OPT_DOT, OPT_APT,
+	OPT_ALL, OPT_IGNORE, OPT_FORMAT, OPT_NO_HASH, OPT_NO_PACKAGES, OPT_DOT, OPT_APT, OPT_STRICT,
 };
 
 static _Noreturn void bad_usage(const char *fmt, ...) FP_PRINTF(1, 2);
@@ -417,6 +420,63 @@ void cli_parse_show(int argc, char **argv, struct show_opts *o)
 	if (argc - optind != 1)
 		bad_usage("%sshow: one manifest is needed (MANIFEST, or '-' for standard input)", "");
 	o->file = argv[optind];
+}
+
+static void merge_usage(void)
+{
+	printf("Usage: %s merge [OPTION]... MANIFEST... -o ALL.json\n"
+	       "Merge manifests (one per host or rank of a job, or merged ones) into one:\n"
+	       "the union of their binaries, libraries, files, missing, env and cmdlines.\n"
+	       "Each entry gets \"seen_on\": the hosts (host.hostname) and ranks (run.rank)\n"
+	       "of the runs that saw it; \"run\" becomes the list of the inputs' runs, each\n"
+	       "with its host and processes. When the runs recorded different sha256s for\n"
+	       "one path, the entry has no sha256 but \"variants\": each digest with where\n"
+	       "it was seen, and a line on standard error names the conflict.\n"
+	       "\n"
+	       "  -o, --output=FILE   write the manifest to FILE (default: fingerprint.json);\n"
+	       "                      '-' for standard output. It may be one of the inputs.\n"
+	       "      --strict        exit 1 when there is a conflict (still writing FILE)\n"
+	       "  -q, --quiet         no summary line (conflicts are still reported)\n"
+	       "  -h, --help          display this help and exit\n"
+	       "\n"
+	       "Exit status: 0 when merged (conflicts too, unless --strict: then 1), 2 when\n"
+	       "an input cannot be read, FILE cannot be created or on usage errors, 125\n"
+	       "when writing FILE fails. FILE is written atomically, or not at all.\n"
+	       "\n"
+	       "Example: mpirun -np 64 %s -o deps-%%h-%%r.json -- ./solver\n"
+	       "         %s merge deps-*.json -o deps.json\n",
+	       program_name, program_name, program_name);
+}
+
+void cli_parse_merge(int argc, char **argv, struct merge_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "strict", no_argument, NULL, OPT_STRICT },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->output = "fingerprint.json";
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":o:qhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o': o->output = output_arg(optarg); break;
+		case OPT_STRICT: o->strict = true; break;
+		case 'q': verbosity = 0; break;
+		case 'h': merge_usage(); exit(0);
+		case 'V': version(); exit(0);
+		default: bad_option(argv, c);
+		}
+	}
+	if (optind >= argc)
+		bad_usage("merge: no manifest given");
+	o->inputs = argv + optind;
 }
 
 void cli_parse(int argc, char **argv, struct cli_opts *o)

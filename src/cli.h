@@ -43,6 +43,15 @@ struct show_opts {
 /* Parse the arguments of `fingerprint show` (argv[0] is "show"); like cli_parse. */
 void cli_parse_show(int argc, char **argv, struct show_opts *o);
 
+struct merge_opts {
+	const char *output;           /* "-" for standard output */
+	bool strict;                  /* --strict: exit 1 when there are conflicts */
+	char **inputs;                /* NULL-terminated, never empty */
+};
+
+/* Parse the arguments of `fingerprint merge` (argv[0] is "merge"); like cli_parse. */
+void cli_parse_merge(int argc, char **argv, struct merge_opts *o);
+
 /* Parse the arguments of `fingerprint diff` (argv[0] is "diff"); like cli_parse. */
 void cli_parse_diff(int argc, char **argv, struct diff_opts *o);
 

@@ -16,6 +16,7 @@
 #include "enrich.h"
 #include "manifest.h"
 #include "manifest_json.h"
+#include "merge.h"
 #include "scan.h"
 #include "show.h"
 #include "tracer.h"
@@ -73,6 +74,8 @@ int main(int argc, char **argv)
 		return check_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "show") == 0)
 		return show_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "merge") == 0)
+		return merge_main(argc - 1, argv + 1);
 	cli_parse(argc, argv, &cli);
 	if (!getcwd(cwd, sizeof(cwd)))
 		die_errno(EXIT_INTERNAL, "cannot read the current directory");

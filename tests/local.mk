@@ -112,7 +112,8 @@ EXTRA_DIST += \
 FP_TOOLS_TESTS = \
 	tests/diff.test \
 	tests/check.test \
-	tests/show.test
+	tests/show.test \
+	tests/merge.test
 TESTS += $(FP_TOOLS_TESTS)
 EXTRA_DIST += $(FP_TOOLS_TESTS)
 
