@@ -68,6 +68,12 @@ static void take_facts(struct merge *mg, struct mf_facts *dst, struct mf_facts *
 	dst->hash_failed |= src->hash_failed;
 }
 
+/* The package owning an input's entry, as the merged manifest's own; NULL stays NULL. */
+static const struct mf_package *own_package(struct merge *mg, const struct mf_package *p)
+{
+	return p ? manifest_add_package(mg->out, p->name, p->version, p->arch) : NULL;
+}
+
 static void merge_strset(struct merge *mg, struct strset *dst, const struct strset *src)
 {
 	for (size_t i = 0; i < src->n; i++)
@@ -81,6 +87,8 @@ static void merge_binaries(struct merge *mg, struct manifest *in, const struct p
 		struct mf_binary *d = manifest_binary(mg->out, b->path);
 		if (!d->target)
 			d->target = own(mg, b->target);
+		if (!d->package)
+			d->package = own_package(mg, b->package);
 		d->exec_count += b->exec_count;
 		take_facts(mg, &d->facts, &b->facts);
 		MAP_FOREACH(&b->env, k)
@@ -98,6 +106,8 @@ static void merge_libraries(struct merge *mg, struct manifest *in, const struct 
 		struct mf_library *d = manifest_add_library(mg->out, l->path, NULL);
 		if (!d->target)
 			d->target = own(mg, l->target);
+		if (!d->package)
+			d->package = own_package(mg, l->package);
 		if (!d->how)
 			d->how = own(mg, l->how);
 		if (!d->found_via) {
@@ -114,6 +124,7 @@ static void merge_files(struct merge *mg, struct manifest *in, const struct prov
 {
 	for (size_t i = 0; i < in->n_files; i++) {
 		struct mf_file *f = in->sorted_files[i];
+		bool fresh = !strmap_get(&mg->out->files, f->path);
 		struct mf_file *d = manifest_file(mg->out, f->path);
 		d->access |= f->access;
 		for (size_t k = 0; k < f->n_opened_by; k++) {
@@ -122,10 +133,12 @@ static void merge_files(struct merge *mg, struct manifest *in, const struct prov
 						own(mg, o->for_lib), o->unknown, o->loader };
 			manifest_add_file(mg->out, f->path, f->access, &by);
 		}
-		if (!d->target)
+		if (fresh) { /* what the path is: as the first input saw it (a regular file has no type) */
 			d->target = own(mg, f->target);
-		if (!d->type)
 			d->type = own(mg, f->type);
+		}
+		if (!d->package)
+			d->package = own_package(mg, f->package);
 		d->hash_failed |= f->hash_failed;
 		merge_seen(mg, in, here, PROV_FILES, f->path, f->sha256);
 	}
@@ -157,6 +170,7 @@ static void merge_input(struct merge *mg, const char *file)
 	merge_missing(mg, in, &here);
 	mg->out->callers |= in->callers;
 	mg->out->traced |= in->traced;
+	mg->out->packages_known |= in->packages_known;
 	xgrow(&mg->runs, &mg->runs_cap, mg->n_runs + og.n_runs, sizeof(*mg->runs));
 	for (size_t i = 0; i < og.n_runs; i++)
 		mg->runs[mg->n_runs++] = steal_pointer(&og.runs[i]);
@@ -291,6 +305,8 @@ int merge_main(int argc, char **argv)
 	for (char **f = o.inputs; *f; f++)
 		merge_input(&mg, *f);
 	merge_finish(&mg);
+	if (mg.out->packages_known)
+		manifest_finalize_packages(mg.out);
 
 	struct manifest *m = mg.out;
 	size_t conflicts = report_conflicts(&mg, PROV_BINARIES, (void *const *)m->sorted_binaries, m->n_binaries);
