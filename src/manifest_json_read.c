@@ -225,6 +225,16 @@ static struct elfinfo *read_elf(struct reader *r, const cJSON *o, const char *wh
 	return e;
 }
 
+/* "sha256": a digest (a path listed twice keeps its first), or null (hashing failed). */
+static void read_sha256(struct reader *r, const cJSON *o, const char *where, char **sha256, bool *failed)
+{
+	const char *s = get_str(r, o, "sha256", where, false);
+	if (s && !*sha256)
+		*sha256 = xstrdup(s);
+	else if (!s && cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "sha256")))
+		*failed = true;
+}
+
 /* "elf" (or "script", "elf_error") and "sha256" of a binary or library. */
 static void read_facts(struct reader *r, const cJSON *o, const char *where, struct mf_facts *f)
 {
@@ -243,11 +253,7 @@ static void read_facts(struct reader *r, const cJSON *o, const char *where, stru
 		if ((s = get_str(r, script, "args", w, false)))
 			f->script_args = xstrdup(s);
 	}
-	if ((s = get_str(r, o, "sha256", where, false))) {
-		if (!f->sha256) /* a path listed twice keeps its first digest */
-			f->sha256 = xstrdup(s);
-	} else if (cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "sha256")))
-		f->hash_failed = true;
+	read_sha256(r, o, where, &f->sha256, &f->hash_failed);
 }
 
 /* "package": an owner object, or null (no owner); absent when ownership was not looked up. */
@@ -409,11 +415,7 @@ static void read_file(struct reader *r, const cJSON *o, const char *where)
 	f->target = get_str(r, o, "target", where, false);
 	f->type = get_str(r, o, "type", where, false);
 	f->package = read_package(r, o, where);
-	const char *s = get_str(r, o, "sha256", where, false);
-	if (s && !f->sha256)
-		f->sha256 = xstrdup(s);
-	else if (!s && cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "sha256")))
-		f->hash_failed = true;
+	read_sha256(r, o, where, &f->sha256, &f->hash_failed);
 	read_provenance(r, o, where, PROV_FILES, path);
 }
 
