@@ -417,6 +417,8 @@ void cli_parse_show(int argc, char **argv, struct show_opts *o)
 		default: bad_option(argv, c);
 		}
 	}
+	if (o->dot && o->apt)
+		bad_usage("show: --dot and --apt cannot be combined");
 	if (argc - optind != 1)
 		bad_usage("%sshow: one manifest is needed (MANIFEST, or '-' for standard input)", "");
 	o->file = argv[optind];

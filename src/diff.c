@@ -64,7 +64,8 @@ static char *list_text(char *const *v, size_t n)
 			buf_append(&b, ", ", 2);
 		buf_append(&b, v[i], strlen(v[i]));
 	}
-	buf_append(&b, "]", 2);
+	buf_append(&b, "]", 1);
+	buf_append(&b, "", 1); /* the terminating NUL */
 	return b.data;
 }
 
@@ -116,22 +117,13 @@ static void compare_library(struct diff *d, const void *pa, const void *pb)
 	compare_package(d, &c, "libraries", a->path, a->package, b->package);
 }
 
-static const char *access_text(unsigned a)
-{
-	switch (a & (ACCESS_READ | ACCESS_WRITE)) {
-	case ACCESS_WRITE: return "write";
-	case ACCESS_READ | ACCESS_WRITE: return "read-write";
-	default: return "read";
-	}
-}
-
 static void compare_file(struct diff *d, const void *pa, const void *pb)
 {
 	const struct mf_file *a = pa, *b = pb;
 	struct diff_change *c = NULL;
 	compare_field(d, &c, "files", a->path, "target", a->target, b->target);
 	compare_field(d, &c, "files", a->path, "sha256", a->sha256, b->sha256);
-	compare_field(d, &c, "files", a->path, "access", access_text(a->access), access_text(b->access));
+	compare_field(d, &c, "files", a->path, "access", manifest_access_name(a->access), manifest_access_name(b->access));
 	compare_package(d, &c, "files", a->path, a->package, b->package);
 }
 

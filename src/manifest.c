@@ -362,6 +362,15 @@ void manifest_finalize(struct manifest *m)
 	m->sorted_missing = sorted_entries(&m->missing, &m->n_missing);
 }
 
+const char *manifest_access_name(unsigned access)
+{
+	switch (access & (ACCESS_READ | ACCESS_WRITE)) {
+	case ACCESS_WRITE: return "write";
+	case ACCESS_READ | ACCESS_WRITE: return "read-write";
+	default: return "read";
+	}
+}
+
 void manifest_sort(struct manifest *m)
 {
 	m->sorted_binaries = sorted_entries(&m->binaries, &m->n_binaries);

@@ -185,6 +185,9 @@ bool manifest_env_is_secret(const char *name_eq_value);
  */
 void manifest_finalize(struct manifest *m);
 
+/* "read", "write" or "read-write" for ACCESS_* bits (ACCESS_CREATED is not part of the name). */
+const char *manifest_access_name(unsigned access);
+
 /* Build the sorted views only, touching no file (a manifest read back from JSON). */
 void manifest_sort(struct manifest *m);
 

@@ -142,15 +142,6 @@ static cJSON *exit_json(const struct mf_exit *e)
 	return o;
 }
 
-static const char *access_name(unsigned a)
-{
-	switch (a & (ACCESS_READ | ACCESS_WRITE)) {
-	case ACCESS_WRITE: return "write";
-	case ACCESS_READ | ACCESS_WRITE: return "read-write";
-	default: return "read";
-	}
-}
-
 static cJSON *run_json(const struct manifest *m, const struct run_info *r)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -432,7 +423,7 @@ static cJSON *files_json(const struct manifest *m)
 		if (f->type)
 			add_str(o, "type", f->type);
 		add_package(o, m, f->package);
-		add_str(o, "access", access_name(f->access));
+		add_str(o, "access", manifest_access_name(f->access));
 		if (f->access & ACCESS_CREATED)
 			cJSON_AddTrueToObject(o, "created");
 		if (f->sha256 || f->hash_failed)

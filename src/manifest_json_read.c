@@ -364,12 +364,12 @@ static void read_library(struct reader *r, const cJSON *o, const char *where)
 
 static unsigned access_of(struct reader *r, const char *s, const char *where)
 {
-	if (!s || strcmp(s, "read") == 0)
+	static const unsigned modes[] = { ACCESS_READ, ACCESS_WRITE, ACCESS_READ | ACCESS_WRITE };
+	if (!s)
 		return ACCESS_READ;
-	if (strcmp(s, "write") == 0)
-		return ACCESS_WRITE;
-	if (strcmp(s, "read-write") == 0)
-		return ACCESS_READ | ACCESS_WRITE;
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		if (strcmp(s, manifest_access_name(modes[i])) == 0)
+			return modes[i];
 	char w[WHERE_MAX];
 	failf(r, at_key(w, sizeof(w), where, "access"), "'%s' is not read, write or read-write", s);
 	return 0;

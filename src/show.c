@@ -323,22 +323,13 @@ static void print_processes(const struct manifest *m)
 	free(t.stack);
 }
 
-static const char *access_name(unsigned a)
-{
-	switch (a & (ACCESS_READ | ACCESS_WRITE)) {
-	case ACCESS_WRITE: return "write";
-	case ACCESS_READ | ACCESS_WRITE: return "read-write";
-	default: return "read";
-	}
-}
-
 /* "    file PATH (read, created, TYPE, via LIBRARY...)": how program `prog` used file `f`. */
 static void print_file(const struct show *s, const char *prog, const struct mf_file *f)
 {
 	const char *last = NULL;
 	fputs("    file ", stdout);
 	put_text(f->path);
-	printf(" (%s%s", access_name(f->access), f->access & ACCESS_CREATED ? ", created" : "");
+	printf(" (%s%s", manifest_access_name(f->access), f->access & ACCESS_CREATED ? ", created" : "");
 	if (f->type)
 		printf(", %s", f->type);
 	for (size_t k = 0; k < f->n_opened_by; k++) {
