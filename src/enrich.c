@@ -289,8 +289,8 @@ void enrich_packages(struct manifest *m, bool lookup)
 		struct mf_file *f = m->sorted_files[i];
 		f->package = owner(m, db, f->path, f->target);
 	}
+	m->packages_lookup = pkgdb_kind(db); /* a static string */
 	pkgdb_free(db);
-	m->packages_lookup = "dpkg";
 	m->packages_known = true;
 	manifest_finalize_packages(m);
 	clock_gettime(CLOCK_MONOTONIC, &t1);

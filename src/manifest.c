@@ -382,8 +382,9 @@ void manifest_sort(struct manifest *m)
 const struct mf_package *manifest_add_package(struct manifest *m, const char *name, const char *version,
 					      const char *arch)
 {
-	char key[512];
-	snprintf(key, sizeof(key), "%s:%s", name, arch);
+	/* By version too: rpm installs several versions of one package side by side (kernels), and merged runs may differ. */
+	char key[768];
+	snprintf(key, sizeof(key), "%s:%s:%s", name, arch, version);
 	const char *ikey = manifest_intern(m, key);
 	void **slot = map_slot(&m->packages, ikey, strlen(ikey), NULL);
 	if (!*slot) {
@@ -398,7 +399,9 @@ static int cmp_package(const void *a, const void *b)
 {
 	const struct mf_package *p = *(const struct mf_package *const *)a, *q = *(const struct mf_package *const *)b;
 	int r = strcmp(p->name, q->name);
-	return r ? r : strcmp(p->arch, q->arch);
+	if (!r)
+		r = strcmp(p->arch, q->arch);
+	return r ? r : strcmp(p->version, q->version);
 }
 
 /* Paths a container gets from its runtime, not from a recipe. */

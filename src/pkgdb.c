@@ -12,6 +12,9 @@
 #include <unistd.h>
 
 #include "util.h"
+#if HAVE_LIBRPM
+#include "pkgdb_rpm.h"
+#endif
 
 #define DPKG_DIR "/var/lib/dpkg"
 
@@ -54,6 +57,10 @@ struct pkgdb {
 	uint64_t tails[1024];        /* bit set of tail_bit() of every wanted path */
 	struct map redirects;        /* canonical diversion source -> struct redirect */
 	struct map strings;          /* canonical spellings made here (owned) */
+	const char *kind;            /* "dpkg" or "rpm" */
+#if HAVE_LIBRPM
+	struct rpmq *rpm;            /* the rpm database, when kind is "rpm" */
+#endif
 };
 
 /* The database's own copy of `s` (`len` bytes); the same text gives the same pointer. */
@@ -252,19 +259,39 @@ static void parse_diversions(struct pkgdb *db)
 	}
 }
 
-static void why_not(char *why, size_t whylen, const char *root)
+/*
+ * No dpkg database under `root`: open its rpm database when there is one and
+ * librpm is built in (true), else say why nothing is looked up (false).
+ */
+static bool open_rpm(struct pkgdb *db, const char *root, char *why, size_t whylen)
 {
+	bool dir_only = false;
+#if HAVE_LIBRPM
+	const char *dbpath = rpmq_find(root, &dir_only);
+	if (dbpath) {
+		db->rpm = rpmq_open(root, dbpath, why, whylen);
+		db->kind = "rpm";
+		return db->rpm != NULL;
+	}
+	if (dir_only) {
+		snprintf(why, whylen, "no package database (an rpm database directory without a database)");
+		return false;
+	}
+#else
 	char p[PATH_MAX];
 	struct stat st;
 	const char *const rpm_dirs[] = { "/var/lib/rpm", "/usr/lib/sysimage/rpm" };
 	for (size_t i = 0; i < 2; i++) {
 		snprintf(p, sizeof(p), "%s%s", root ? root : "", rpm_dirs[i]);
-		if (stat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
-			snprintf(why, whylen, "an rpm database, and this fingerprint was built without librpm");
-			return;
-		}
+		dir_only |= stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 	}
+	if (dir_only) {
+		snprintf(why, whylen, "an rpm database, and this fingerprint was built without librpm");
+		return false;
+	}
+#endif
 	snprintf(why, whylen, "no package database");
+	return false;
 }
 
 struct pkgdb *pkgdb_open(const char *root, char *why, size_t whylen)
@@ -278,17 +305,18 @@ struct pkgdb *pkgdb_open(const char *root, char *why, size_t whylen)
 		pkgdb_free(db);
 		return NULL;
 	}
+	for (size_t i = 0; i < N_MERGED; i++)
+		db->merged[i] = is_merged(root, merged_dirs[i]);
 	ssize_t r = buf_read_file(&db->status, path);
+	if (r == -ENOENT && open_rpm(db, root, why, whylen))
+		return db;
 	if (r < 0) {
-		if (r == -ENOENT)
-			why_not(why, whylen, root);
-		else
+		if (r != -ENOENT)
 			snprintf(why, whylen, "cannot read %s: %s", path, strerror((int)-r));
 		pkgdb_free(db);
 		return NULL;
 	}
-	for (size_t i = 0; i < N_MERGED; i++)
-		db->merged[i] = is_merged(root, merged_dirs[i]);
+	db->kind = "dpkg";
 	parse_status(db);
 	if (join(path, db->dir, "diversions") && buf_read_file(&db->diversions_text, path) > 0)
 		parse_diversions(db);
@@ -399,11 +427,63 @@ static int match_list_file(struct pkgdb *db, const struct pkg *k, const char *pa
 	return 0;
 }
 
+#if HAVE_LIBRPM
+struct rpm_claim {
+	struct pkgdb *db;
+	struct want *w;
+};
+
+/* One package rpm says lists the wanted path: the database's entry for it (one per name, EVR, arch). */
+static void rpm_claim(void *ctx, const char *name, const char *evr, const char *arch)
+{
+	struct rpm_claim *c = ctx;
+	struct pkgdb *db = c->db;
+	size_t n = strlen(name) + strlen(evr) + strlen(arch) + 3;
+	char *key = xmalloc(n);
+	snprintf(key, n, "%s\n%s\n%s", name, evr, arch);
+	const char **kp = NULL;
+	void **slot = map_slot(&db->by_name, key, n - 1, &kp);
+	if (!*slot) {
+		struct pkg *k = xcalloc(1, sizeof(*k));
+		k->pub = (struct pkgdb_pkg){ db_intern(db, name, strlen(name)), db_intern(db, evr, strlen(evr)),
+					     db_intern(db, arch, strlen(arch)) };
+		k->qualified = steal_pointer(&key);
+		*kp = k->qualified;
+		xgrow(&db->pkgs, &db->pkgs_cap, db->n_pkgs + 1, sizeof(*db->pkgs));
+		db->pkgs[db->n_pkgs++] = k;
+		*slot = k;
+	}
+	free(key);
+	claim(c->w, &((struct pkg *)*slot)->pub);
+}
+
+/*
+ * rpm keeps no per-package list to scan: ask its file index for each wanted
+ * path. librpm matches by directory identity (its "fingerprints", resolved
+ * inside the root), so a package listing /lib/x owns /usr/lib/x when the
+ * root's /lib is a symlink to usr/lib, and the reverse.
+ */
+static void rpm_load(struct pkgdb *db)
+{
+	MAP_FOREACH(&db->wants, i) {
+		struct rpm_claim c = { db, db->wants.vals[i] };
+		rpmq_owners(db->rpm, db->wants.keys[i], rpm_claim, &c);
+	}
+}
+#endif
+
 size_t pkgdb_load(struct pkgdb *db, char *err, size_t errlen)
 {
 	enum { BLOCK = 64 * 1024 };
 	char info[PATH_MAX], path[PATH_MAX];
 	size_t failed = 0;
+
+#if HAVE_LIBRPM
+	if (db->rpm) {
+		rpm_load(db);
+		return 0;
+	}
+#endif
 
 	errno = ENAMETOOLONG;
 	DIR *d = join(info, db->dir, "info") ? opendir(info) : NULL;
@@ -436,10 +516,18 @@ const struct pkgdb_pkg *pkgdb_owner(const struct pkgdb *db, const char *path)
 	return w ? w->owner : NULL;
 }
 
+const char *pkgdb_kind(const struct pkgdb *db)
+{
+	return db->kind;
+}
+
 void pkgdb_free(struct pkgdb *db)
 {
 	if (!db)
 		return;
+#if HAVE_LIBRPM
+	rpmq_close(db->rpm);
+#endif
 	for (size_t i = 0; i < db->n_pkgs; i++) {
 		free(db->pkgs[i]->qualified);
 		free(db->pkgs[i]);

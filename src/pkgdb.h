@@ -1,7 +1,8 @@
 /*
- * pkgdb.c: which installed Debian package owns a path, from the dpkg
- * database (status, diversions, info/NAME[:ARCH].list), read once after the
- * run. Knows nothing of the manifest.
+ * pkgdb.c: which installed package owns a path, from the dpkg database
+ * (status, diversions, info/NAME[:ARCH].list), read once after the run, or,
+ * on a root without one, from its rpm database through librpm (pkgdb_rpm.c,
+ * when configure found librpm). Knows nothing of the manifest.
  *
  * Use: pkgdb_open(), pkgdb_want() for every path of interest, pkgdb_load()
  * (one pass over the file lists, matching only the wanted paths), then
@@ -15,17 +16,19 @@
 /* An installed package: strings owned by the database. */
 struct pkgdb_pkg {
 	const char *name;
-	const char *version;  /* as dpkg-query's ${Version}, epoch included */
-	const char *arch;     /* the status entry's Architecture: "amd64", "all", ... */
+	const char *version;  /* as dpkg-query's ${Version} or rpm's %{EVR}, epoch included */
+	const char *arch;     /* dpkg's Architecture ("amd64", "all") or rpm's ("x86_64", "noarch") */
 };
 
 struct pkgdb;
 
 /*
  * Open the dpkg database under `root` (NULL for "/"): read the installed
- * packages from var/lib/dpkg/status and the diversions. Returns a database
+ * packages from var/lib/dpkg/status and the diversions; without one, the
+ * rpm database (usr/lib/sysimage/rpm or var/lib/rpm). Returns a database
  * owned by the caller (pkgdb_free), or NULL with the reason it was not
- * looked up ("no package database", "an rpm database, and ...", "cannot
+ * looked up ("no package database", "an rpm database, and this fingerprint
+ * was built without librpm", "cannot open the rpm database ...", "cannot
  * read ...") written to `why`.
  */
 struct pkgdb *pkgdb_open(const char *root, char *why, size_t whylen);
@@ -50,6 +53,9 @@ size_t pkgdb_load(struct pkgdb *db, char *err, size_t errlen);
  * is owned by the database.
  */
 const struct pkgdb_pkg *pkgdb_owner(const struct pkgdb *db, const char *path);
+
+/* Which database answers: "dpkg" or "rpm". */
+const char *pkgdb_kind(const struct pkgdb *db);
 
 /* Free the database and everything it returned. */
 void pkgdb_free(struct pkgdb *db);

@@ -423,13 +423,19 @@ static const char *debian_arch(const char *machine)
 /*
  * --apt: the apt-get line that installs the same package set, each pinned to
  * its version; a package of another architecture than the host's is named
- * NAME:ARCH. Returns false (after a message) when ownership was not looked up.
+ * NAME:ARCH. Returns false (after a message) when ownership was not looked up
+ * or came from rpm.
  */
 static bool print_apt(const struct manifest *m, const char *file, const struct mf_origin *og)
 {
 	if (!m->packages_known) {
 		fprintf(stderr, "%s: %s: package ownership was not looked up (%s)\n", program_name, file,
 			m->packages_lookup ? m->packages_lookup : "no run.packages");
+		return false;
+	}
+	if (m->packages_lookup && strcmp(m->packages_lookup, "rpm") == 0) {
+		fprintf(stderr, "%s: %s: the packages are rpm packages: there is no apt-get line for them\n",
+			program_name, file);
 		return false;
 	}
 	const char *native = debian_arch(og->machine);

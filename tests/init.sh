@@ -193,28 +193,29 @@ jq_assert() {
 }
 
 # Package ownership: "package" (null or {name, version, arch}) on every
-# binary, library and file exactly when run.packages is "dpkg", never on
-# missing; packages: the owners, once each, sorted by name then arch;
+# binary, library and file exactly when run.packages is "dpkg" or "rpm",
+# never on missing; packages: the owners, once each, sorted by name, arch,
+# version;
 # unpackaged: the sorted paths with package null, but /proc, /sys, /dev and
 # per-process files.
 check_packages() {
 	cp_m=$1
-	jq_assert '.run.packages | type == "string" and (. == "dpkg" or startswith("not looked up: "))' "$cp_m" \
-		'run.packages must be "dpkg" or "not looked up: REASON"' '.run'
+	jq_assert '.run.packages | type == "string" and (. == "dpkg" or . == "rpm" or startswith("not looked up: "))' \
+		"$cp_m" 'run.packages must be "dpkg", "rpm" or "not looked up: REASON"' '.run'
 	jq_assert 'all(.missing[]; has("package") | not)' "$cp_m" 'missing entries never get a package' '.missing'
-	jq_assert 'if .run.packages == "dpkg" then
+	jq_assert 'if .run.packages == "dpkg" or .run.packages == "rpm" then
 			all((.binaries, .libraries, .files)[]; has("package") and (.package == null
 				or (.package | keys == ["arch", "name", "version"] and all(.[]; type == "string" and length > 0))))
 			and (.packages | type == "array") and (.unpackaged | type == "array")
 		else
 			all((.binaries, .libraries, .files)[]; has("package") | not)
 			and (has("packages") | not) and (has("unpackaged") | not)
-		end' "$cp_m" 'package keys present exactly when run.packages is "dpkg"' \
+		end' "$cp_m" 'package keys present exactly when run.packages is "dpkg" or "rpm"' \
 		'{run: .run.packages, keys: [(.binaries, .libraries, .files)[] | {path, package}]}'
-	jq_assert '(has("packages") | not) or (.packages | . == unique_by([.name, .arch]) and length == (map(tojson) | unique | length))' \
-		"$cp_m" 'packages must be sorted by name then arch, each once' '.packages'
+	jq_assert '(has("packages") | not) or (.packages | . == unique_by([.name, .arch, .version]))' \
+		"$cp_m" 'packages must be sorted by name, arch, version, each once' '.packages'
 	jq_assert '(has("packages") | not) or
-		(.packages == ([(.binaries, .libraries, .files)[].package // empty] | unique_by([.name, .arch])))' "$cp_m" \
+		(.packages == ([(.binaries, .libraries, .files)[].package // empty] | unique_by([.name, .arch, .version])))' "$cp_m" \
 		'packages must be exactly the owners of the binaries, libraries and files' \
 		'{packages, owners: [(.binaries, .libraries, .files)[].package // empty] | unique}'
 	jq_assert '(has("unpackaged") | not) or

@@ -49,6 +49,7 @@ FP_SHELL_TESTS = \
 	tests/elf-facts.test \
 	tests/hash.test \
 	tests/packages.test \
+	tests/packages-rpm.test \
 	tests/how.test \
 	tests/scan.test \
 	tests/special-paths.test \
