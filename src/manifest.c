@@ -110,6 +110,16 @@ struct mf_file *manifest_file(struct manifest *m, const char *path)
 	return entry_for(m, &m->files, path, sizeof(struct mf_file), NULL);
 }
 
+const struct mf_binary *manifest_find_binary(const struct manifest *m, const char *path, size_t len)
+{
+	return map_get(&m->binaries, path, len);
+}
+
+const struct mf_file *manifest_find_file(const struct manifest *m, const char *path, size_t len)
+{
+	return map_get(&m->files, path, len);
+}
+
 struct mf_missing *manifest_add_missing(struct manifest *m, const char *path, const char *binary)
 {
 	struct mf_missing *p = entry_for(m, &m->missing, path, sizeof(*p), NULL);

@@ -162,6 +162,10 @@ struct mf_library *manifest_add_library(struct manifest *m, const char *path, co
 struct mf_file *manifest_add_file(struct manifest *m, const char *path, unsigned access, const struct mf_opener *by);
 /* The entry of `path` in files, created empty (no access, no opener) when absent. */
 struct mf_file *manifest_file(struct manifest *m, const char *path);
+/* The entry of `path` (`len` bytes) in files, or NULL: never creates one. */
+const struct mf_file *manifest_find_file(const struct manifest *m, const char *path, size_t len);
+/* The same in binaries. */
+const struct mf_binary *manifest_find_binary(const struct manifest *m, const char *path, size_t len);
 /* Returns the missing entry (owned by the manifest). */
 struct mf_missing *manifest_add_missing(struct manifest *m, const char *path, const char *binary);
 /* Add an interned string to a set, once (order of first insertion kept). */

@@ -149,9 +149,34 @@ static bool decode_open(struct proc *p, int dirfd, uint64_t addr, uint64_t flags
 	return true;
 }
 
-HANDLER(open) { return decode_open(p, AT_FDCWD, a[0], a[1]); }
-HANDLER(openat) { return decode_open(p, (int)a[0], a[1], a[2]); }
-HANDLER(creat) { return decode_open(p, AT_FDCWD, a[0], O_CREAT | O_WRONLY | O_TRUNC); }
+static void record_open(struct proc *p, const char *path);
+
+/*
+ * An open of a path already in files with at least this access (ACCESS_CREATED
+ * included, so one that may create the file was seen creating it before):
+ * whatever it returns adds no path or access, only perhaps an opener, which
+ * the stack at the entry names as well as at the exit. Record it now and skip
+ * the exit stop (half the stops of a program reopening its files). The cost:
+ * a new opener is recorded even if its open fails.
+ */
+static bool known_open(struct proc *p)
+{
+	const struct mf_file *f = manifest_find_file(mf, p->sc.path, (size_t)p->sc.path_len);
+	if (!f || (f->access & p->sc.access) != p->sc.access)
+		return false;
+	record_open(p, p->sc.path);
+	return true;
+}
+
+/* The open family's entry: true when its exit must be seen. */
+static bool open_entry(struct proc *p, int dirfd, uint64_t addr, uint64_t flags)
+{
+	return decode_open(p, dirfd, addr, flags) && !known_open(p);
+}
+
+HANDLER(open) { return open_entry(p, AT_FDCWD, a[0], a[1]); }
+HANDLER(openat) { return open_entry(p, (int)a[0], a[1], a[2]); }
+HANDLER(creat) { return open_entry(p, AT_FDCWD, a[0], O_CREAT | O_WRONLY | O_TRUNC); }
 
 HANDLER(openat2)
 {
@@ -162,16 +187,53 @@ HANDLER(openat2)
 		read_failed(p, "open_how", r);
 		return false;
 	}
-	return decode_open(p, (int)a[0], a[1], how.flags);
+	return open_entry(p, (int)a[0], a[1], how.flags);
 }
 
-HANDLER(execve) { return read_path(p, AT_FDCWD, a[0], false); }
-HANDLER(execveat) { return read_path(p, (int)a[0], a[1], (a[4] & AT_EMPTY_PATH) != 0); }
+/*
+ * The exec family: the path is kept for PTRACE_EVENT_EXEC (it names a
+ * symlink or script as run). The exit stop only reports a failure (a probe
+ * for `missing`), so it is skipped for a path already run: like a known
+ * open, a later failure of it adds nothing.
+ */
+static bool exec_entry(struct proc *p, int dirfd, uint64_t addr, bool empty_ok)
+{
+	if (!read_path(p, dirfd, addr, empty_ok))
+		return false;
+	const struct mf_binary *b = manifest_find_binary(mf, p->sc.path, (size_t)p->sc.path_len);
+	if (b && b->exec_count > 0)
+		p->flags |= PROC_NO_EXIT;
+	return true;
+}
 
+HANDLER(execve) { return exec_entry(p, AT_FDCWD, a[0], false); }
+HANDLER(execveat) { return exec_entry(p, (int)a[0], a[1], (a[4] & AT_EMPTY_PATH) != 0); }
+
+static void mapped(struct tgroup *g, const char *path);
+
+/*
+ * An executable mapping of a file. Its descriptor names the object, so it is
+ * recorded here, with no exit stop and no maps rescan, unless another thread
+ * of the process may be unwound before the mapping exists (callers on and
+ * several threads): the unwinder must not snapshot the maps too early. A
+ * descriptor that cannot be read falls back to the rescan at the exit.
+ */
 HANDLER(mmap)
 {
-	(void)p;
-	return (a[2] & PROT_EXEC) && !(a[3] & MAP_ANONYMOUS) && (int)a[4] >= 0;
+	if (!(a[2] & PROT_EXEC) || (a[3] & MAP_ANONYMOUS) || (int)a[4] < 0)
+		return false;
+	if (mf->callers && p->tg->refs > 1)
+		return true;
+	int n = path_of_fd(p->tid, (int)a[4], base, sizeof(base));
+	if (n <= 0)
+		return true;
+	static const char deleted[] = " (deleted)"; /* as maps_parse_line drops it */
+	size_t dl = sizeof(deleted) - 1;
+	if ((size_t)n > dl && strcmp(base + n - dl, deleted) == 0)
+		base[n - dl] = '\0';
+	unwind_invalidate(p->tg);
+	mapped(p->tg, base);
+	return false;
 }
 
 HANDLER(chdir) { (void)p; (void)a; return true; }
@@ -184,11 +246,6 @@ bool syscalls_entry(struct proc *p, const struct sysent *se, const uint64_t *arg
 	p->sc.access = 0;
 	return se->entry(p, se, args);
 }
-
-struct scan_ctx {
-	const char *exe, *binary;
-	struct tgroup *g;
-};
 
 /*
  * A library mapped by g's process for the first time since its exec: the
@@ -208,19 +265,23 @@ static void library_seen(struct tgroup *g, const char *lib)
 	g->n_loader_opens = 0;
 }
 
+/* An object mapped executable in g's process: a library, unless it is the process's own executable. */
+static void mapped(struct tgroup *g, const char *path)
+{
+	if (!g->exe || strcmp(path, g->exe) != 0)
+		library_seen(g, manifest_add_library(mf, path, g->binary)->path);
+}
+
 static void add_library(const char *path, void *ctx)
 {
-	struct scan_ctx *c = ctx;
-	if (!c->exe || strcmp(path, c->exe) != 0)
-		library_seen(c->g, manifest_add_library(mf, path, c->binary)->path);
+	mapped(ctx, path);
 }
 
 /* Add every object mapped executable in p's process, but its own executable. */
 static void scan_libraries(struct proc *p)
 {
-	struct scan_ctx c = { p->tg->exe, p->tg->binary, p->tg };
 	unwind_invalidate(p->tg);
-	int r = maps_scan_exec(p->tid, add_library, &c);
+	int r = maps_scan_exec(p->tid, add_library, p->tg);
 	if (r < 0)
 		read_failed(p, "maps", r);
 }

@@ -88,7 +88,7 @@ static void kill_tracee(struct proc *p, void *ctx)
 /* Restart a stopped tracee, delivering `sig` (0 for none). */
 static void resume(struct proc *p, pid_t tid, int sig)
 {
-	bool want_syscall = !opts->seccomp || (p && (p->flags & PROC_IN_SYSCALL));
+	bool want_syscall = !opts->seccomp || (p && (p->flags & (PROC_IN_SYSCALL | PROC_NO_EXIT)) == PROC_IN_SYSCALL);
 	if (ptrace(want_syscall ? PTRACE_SYSCALL : PTRACE_CONT, tid, 0L, (long)sig) < 0 && errno != ESRCH)
 		manifest_warn(mf, "ptrace-restart", "cannot restart %d: %s", (int)tid, strerror(errno));
 }
@@ -288,10 +288,13 @@ static bool get_syscall_info(struct proc *p, struct __ptrace_syscall_info *info)
 static void syscall_entered(struct proc *p, uint32_t arch, uint64_t nr, const uint64_t *args)
 {
 	const struct sysent *se = syscalls_lookup(arch, nr);
-	p->flags &= ~(PROC_IN_SYSCALL | PROC_EXEC_SEEN);
+	p->flags &= ~(PROC_IN_SYSCALL | PROC_EXEC_SEEN | PROC_NO_EXIT);
 	if (se && syscalls_entry(p, se, args))
 		p->flags |= PROC_IN_SYSCALL;
 }
+
+/* Stops by kind, for -v: what the seccomp filter and skipped exits save. */
+static unsigned long n_entry_stops, n_exit_stops;
 
 static void on_syscall_stop(struct event *ev)
 {
@@ -299,6 +302,10 @@ static void on_syscall_stop(struct event *ev)
 	struct __ptrace_syscall_info info;
 
 	if (get_syscall_info(p, &info)) {
+		if (info.op == PTRACE_SYSCALL_INFO_EXIT)
+			n_exit_stops++;
+		else
+			n_entry_stops++;
 		p->sc.ip = info.instruction_pointer;
 		p->sc.sp = info.stack_pointer;
 		if (info.op == PTRACE_SYSCALL_INFO_SECCOMP) {
@@ -580,6 +587,7 @@ void tracer_run(const struct tracer_opts *o, struct manifest *m, struct trace_re
 
 	while (dispatch_event(next_event()))
 		;
+	info("syscall stops: %lu at entry, %lu at exit", n_entry_stops, n_exit_stops);
 	read_launch_error(errfd);
 	if (!res->exit.exited)
 		res->complete = false;

@@ -50,6 +50,7 @@ FP_SHELL_TESTS = \
 	tests/hash.test \
 	tests/packages.test \
 	tests/packages-rpm.test \
+	tests/stops.test \
 	tests/how.test \
 	tests/scan.test \
 	tests/special-paths.test \
