@@ -533,7 +533,7 @@ static pid_t launch(int *errfd)
 		die(EXIT_INTERNAL, "the command's process did not start");
 	}
 	long options = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
-		       PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL;
+		       PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL;
 	if (opts->seccomp)
 		options |= PTRACE_O_TRACESECCOMP;
 	if (ptrace(PTRACE_SEIZE, pid, 0L, options) < 0) {
