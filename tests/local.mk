@@ -54,7 +54,9 @@ FP_SHELL_TESTS = \
 	tests/special-paths.test \
 	tests/races.test \
 	tests/launch.test \
-	tests/schema.test
+	tests/schema.test \
+	tests/output.test \
+	tests/output-mount.test
 TESTS += $(FP_SHELL_TESTS)
 
 EXTRA_DIST += \
