@@ -10,7 +10,9 @@ check_PROGRAMS += \
 	tests/fixtures/clone3_child \
 	tests/fixtures/spawn \
 	tests/fixtures/forkburst \
-	tests/fixtures/forkstorm
+	tests/fixtures/forkstorm \
+	tests/fixtures/lsfd \
+	tests/fixtures/badptr
 tests_fixtures_forkburst_LDADD = -lpthread
 tests_fixtures_threads8_LDADD = -lpthread
 tests_fixtures_exec_thread_LDADD = -lpthread
@@ -55,8 +57,11 @@ FP_SHELL_TESTS = \
 	tests/races.test \
 	tests/launch.test \
 	tests/schema.test \
+	tests/interrupt.test \
+	tests/tracee-faults.test \
 	tests/output.test \
-	tests/output-mount.test
+	tests/output-mount.test \
+	tests/cloexec.test
 TESTS += $(FP_SHELL_TESTS)
 
 EXTRA_DIST += \
