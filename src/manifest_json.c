@@ -255,6 +255,10 @@ static void add_facts(cJSON *o, const struct mf_facts *f)
 	}
 	if (f->sha256 || f->hash_failed)
 		add_str(o, "sha256", f->sha256);
+	if (f->setuid)
+		cJSON_AddTrueToObject(o, "setuid");
+	if (f->setgid)
+		cJSON_AddTrueToObject(o, "setgid");
 }
 
 static cJSON *package_json(const struct mf_package *p)

@@ -12,6 +12,7 @@ check_PROGRAMS += \
 	tests/fixtures/forkburst \
 	tests/fixtures/forkstorm \
 	tests/fixtures/lsfd \
+	tests/fixtures/ids \
 	tests/fixtures/badptr
 tests_fixtures_forkburst_LDADD = -lpthread
 tests_fixtures_threads8_LDADD = -lpthread
@@ -61,7 +62,8 @@ FP_SHELL_TESTS = \
 	tests/tracee-faults.test \
 	tests/output.test \
 	tests/output-mount.test \
-	tests/cloexec.test
+	tests/cloexec.test \
+	tests/setuid.test
 TESTS += $(FP_SHELL_TESTS)
 
 EXTRA_DIST += \
