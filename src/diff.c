@@ -79,6 +79,8 @@ static void compare_facts(struct diff *d, struct diff_change **c, const char *se
 	autofree char *na = ea ? list_text(ea->needed, ea->n_needed) : NULL;
 	autofree char *nb = eb ? list_text(eb->needed, eb->n_needed) : NULL;
 	compare_field(d, c, section, key, "needed", na, nb);
+	compare_field(d, c, section, key, "setuid", a->setuid ? "true" : "false", b->setuid ? "true" : "false");
+	compare_field(d, c, section, key, "setgid", a->setgid ? "true" : "false", b->setgid ? "true" : "false");
 }
 
 /* "name version arch" of a package (malloc'd), or NULL for none. */

@@ -17,7 +17,14 @@ void enrich_facts(struct manifest *m, const char *path, struct mf_facts *f)
 	char err[512], hbuf[PATH_MAX];
 	struct elfinfo e;
 	const char *host = manifest_host_path(m, path, hbuf);
+	struct stat st;
 	int r = elfinfo_read(host, &e, err, sizeof(err));
+
+	/* The file an exec runs (symlinks followed): under tracing its setuid/setgid bits did not apply. */
+	if (stat(host, &st) == 0 && S_ISREG(st.st_mode)) {
+		f->setuid = (st.st_mode & S_ISUID) != 0;
+		f->setgid = (st.st_mode & S_ISGID) != 0;
+	}
 
 	if (r == 0) {
 		f->elf = xmalloc(sizeof(*f->elf));

@@ -31,11 +31,18 @@ static void discard_output(void)
 	json_out_discard(&out);
 }
 
+/* Async-signal-safe: remove the temporary file (fingerprint quits without a manifest). */
+static void remove_tmp(void)
+{
+	const char *tmp = out.tmp;
+	if (tmp)
+		unlink(tmp);
+}
+
 /* A fatal signal fingerprint does not handle otherwise: remove the temporary file and die of it. */
 static void on_deadly_signal(int sig)
 {
-	if (out.tmp)
-		unlink(out.tmp);
+	remove_tmp();
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -88,6 +95,7 @@ int main(int argc, char **argv)
 	}
 	atexit(discard_output);
 	remove_output_on_deadly_signals();
+	tracer_catch_interrupts(remove_tmp);
 
 	struct manifest *m = manifest_new();
 	m->keep_secrets = cli.keep_secrets;
@@ -131,8 +139,9 @@ int main(int argc, char **argv)
 	manifest_free(m);
 	unwind_cleanup();
 
-	if (res.interrupted_by)
-		return 128 + res.interrupted_by;
+	/* Interrupted while tracing, or later (the manifest is then complete, but late). */
+	if (tracer_interrupted())
+		return 128 + tracer_interrupted();
 	if (res.exit.signal)
 		return 128 + res.exit.signal;
 	return res.exit.exited ? res.exit.status : EXIT_INTERNAL;

@@ -37,6 +37,7 @@ struct mf_facts {
 	char *script_args;     /* owned; its argument string, or NULL */
 	char *sha256;          /* owned hex digest; NULL when not hashed */
 	bool hash_failed;      /* hashing was asked for but failed (written as null) */
+	bool setuid, setgid;   /* the set-user-ID and set-group-ID mode bits */
 };
 
 /* The installed package that owns a path (pkgdb); strings interned. */

@@ -7,10 +7,13 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <libgen.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -252,6 +255,10 @@ static void add_facts(cJSON *o, const struct mf_facts *f)
 	}
 	if (f->sha256 || f->hash_failed)
 		add_str(o, "sha256", f->sha256);
+	if (f->setuid)
+		cJSON_AddTrueToObject(o, "setuid");
+	if (f->setgid)
+		cJSON_AddTrueToObject(o, "setgid");
 }
 
 static cJSON *package_json(const struct mf_package *p)
@@ -548,6 +555,36 @@ static cJSON *manifest_to_json(const struct manifest *m, const struct run_info *
 	return root;
 }
 
+/*
+ * Create the temporary file next to `path`: ".BASE.PID.tmp" (a name a test
+ * can predict), else ".BASE.PID.RANDOM.tmp". O_EXCL|O_NOFOLLOW: whatever
+ * already has the name, a symlink included, is never opened or followed.
+ * Mode 0644 minus the umask, like a manifest written in place would get.
+ */
+static int create_tmp(struct json_out *o, const char *dir, const char *base)
+{
+	size_t n = strlen(dir) + 256;
+	autofree char *name = xmalloc(n);
+	for (int attempt = 0; attempt < 100; attempt++) {
+		uint32_t rnd = 0;
+		if (attempt == 0)
+			snprintf(name, n, "%s/.%.200s.%ld.tmp", dir, base, (long)getpid());
+		else if (getrandom(&rnd, sizeof(rnd), 0) == sizeof(rnd))
+			snprintf(name, n, "%s/.%.200s.%ld.%08" PRIx32 ".tmp", dir, base, (long)getpid(), rnd);
+		else
+			return -errno;
+		int fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0644);
+		if (fd >= 0) {
+			o->tmp = steal_pointer(&name);
+			o->fd = fd;
+			return 0;
+		}
+		if (errno != EEXIST)
+			return -errno;
+	}
+	return -EEXIST;
+}
+
 int json_out_open(struct json_out *o, const char *path)
 {
 	struct stat st;
@@ -558,38 +595,40 @@ int json_out_open(struct json_out *o, const char *path)
 		return 0;
 	}
 	o->path = xstrdup(path);
-	/* A device, FIFO or other non-regular target is written in place, never replaced. */
+	/*
+	 * A character device or FIFO (/dev/stdout, /dev/null, a named pipe) is
+	 * written in place, even through a symlink; anything else is replaced
+	 * by a rename, a symlink itself rather than what it points to. A block
+	 * device is neither.
+	 */
 	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
 		if (S_ISDIR(st.st_mode))
 			return -EISDIR;
-		o->fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
-		return o->fd < 0 ? -errno : 0;
+		if (S_ISBLK(st.st_mode))
+			return -ENOTSUP;
+		if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode)) {
+			o->fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+			return o->fd < 0 ? -errno : 0;
+		}
 	}
 	autofree char *dcopy = xstrdup(path), *bcopy = xstrdup(path);
-	const char *dir = dirname(dcopy), *base = basename(bcopy);
-	size_t n = strlen(dir) + strlen(base) + 16;
-	o->tmp = xmalloc(n);
-	snprintf(o->tmp, n, "%s/.%s.XXXXXX", dir, base);
-	o->fd = mkostemp(o->tmp, O_CLOEXEC);
-	if (o->fd < 0) {
-		int err = errno;
-		free(o->tmp);
-		o->tmp = NULL;
-		return -err;
-	}
-	/* mkostemp makes it 0600; give it the mode a plain file would get. */
-	mode_t mask = umask(0);
-	umask(mask);
-	fchmod(o->fd, 0666 & ~mask);
-	return 0;
+	return create_tmp(o, dirname(dcopy), basename(bcopy));
+}
+
+/* Forget the temporary file's name before freeing it: a signal handler may read o->tmp at any time. */
+static void forget_tmp(struct json_out *o)
+{
+	char *tmp = o->tmp;
+	o->tmp = NULL;
+	atomic_signal_fence(memory_order_seq_cst);
+	free(tmp);
 }
 
 void json_out_discard(struct json_out *o)
 {
 	if (o->tmp) {
 		unlink(o->tmp);
-		free(o->tmp);
-		o->tmp = NULL;
+		forget_tmp(o);
 	}
 	if (o->fd > STDERR_FILENO)
 		close(o->fd);
@@ -634,8 +673,7 @@ static int write_root(struct json_out *o, cJSON *root)
 		json_out_discard(o);
 		return r;
 	}
-	free(o->tmp);
-	o->tmp = NULL;
+	forget_tmp(o);
 	return 0;
 }
 

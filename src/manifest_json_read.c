@@ -254,6 +254,8 @@ static void read_facts(struct reader *r, const cJSON *o, const char *where, stru
 			f->script_args = xstrdup(s);
 	}
 	read_sha256(r, o, where, &f->sha256, &f->hash_failed);
+	f->setuid |= get_bool(r, o, "setuid", where);
+	f->setgid |= get_bool(r, o, "setgid", where);
 }
 
 /* "package": an owner object, or null (no owner); absent when ownership was not looked up. */

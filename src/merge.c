@@ -64,6 +64,8 @@ static void take_facts(struct merge *mg, struct mf_facts *dst, struct mf_facts *
 		dst->elf_error = steal_pointer(&src->elf_error);
 		dst->script_interp = steal_pointer(&src->script_interp);
 		dst->script_args = steal_pointer(&src->script_args);
+		dst->setuid = src->setuid;
+		dst->setgid = src->setgid;
 	}
 	dst->hash_failed |= src->hash_failed;
 }

@@ -7,10 +7,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <limits.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "proc.h"
@@ -46,37 +49,70 @@ static const struct tracer_opts *opts;
 static struct trace_result *result;
 static pid_t first_pid;
 static int first_pidfd = -1;  /* signals the first process without risk of pid reuse */
-static volatile sig_atomic_t interrupted;
 static bool killed_all;
 static char command_path[PATH_MAX];
+/* FINGERPRINT_TEST_VANISH=PATH (for the tests): kill the process whose open of PATH is at its exit stop. */
+static const char *test_vanish;
 
-static void on_fatal_signal(int sig)
+/* SIGINT, SIGTERM, SIGHUP: the first cuts the run short, a second within a second quits at once. */
+static const int interrupt_sigs[] = { SIGINT, SIGTERM, SIGHUP };
+static volatile sig_atomic_t interrupted;  /* the first of them received, or 0 */
+static struct timespec last_interrupt;     /* only the handler touches it (the three are masked in it) */
+static void (*quit_hook)(void);
+
+static void say(const char *a, const char *b, const char *c)
 {
+	struct iovec v[] = { { (void *)program_name, strlen(program_name) }, { (void *)a, strlen(a) },
+			     { (void *)b, strlen(b) }, { (void *)c, strlen(c) } };
+	if (writev(STDERR_FILENO, v, 4) < 0)
+		return;
+}
+
+static void on_interrupt(int sig)
+{
+	int saved_errno = errno;
+	const char *name = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP";
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	long ms = (now.tv_sec - last_interrupt.tv_sec) * 1000 + (now.tv_nsec - last_interrupt.tv_nsec) / 1000000;
+	if (interrupted && ms < 1000) {
+		if (quit_hook)
+			quit_hook();
+		if (verbosity >= 1)
+			say(": ", name, " again: quitting without writing a manifest\n");
+		_exit(128 + sig);
+	}
+	last_interrupt = now;
 	if (!interrupted)
 		interrupted = sig;
+	if (verbosity >= 1)
+		say(": ", name, ": stopping the command and writing what was seen"
+			" (again within a second to quit at once)\n");
 	/* Wake the wait loop: the first process dies and reports (a pidfd never reaches a reused pid). */
 	if (first_pidfd >= 0)
 		syscall(SYS_pidfd_send_signal, first_pidfd, SIGKILL, NULL, 0);
+	errno = saved_errno;
 }
 
-/*
- * Called after the fork, so the command inherits fingerprint's own signal
- * dispositions untouched. A signal ignored when fingerprint started (nohup,
- * a background job) stays ignored.
- */
-static void install_signal_handlers(void)
+void tracer_catch_interrupts(void (*quit)(void))
 {
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
-	struct sigaction sa = { .sa_handler = on_fatal_signal }, old;
+	struct sigaction sa = { .sa_handler = on_interrupt }, old;
+	quit_hook = quit;
 	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
-		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+	for (size_t i = 0; i < sizeof(interrupt_sigs) / sizeof(interrupt_sigs[0]); i++)
+		sigaddset(&sa.sa_mask, interrupt_sigs[i]);
+	for (size_t i = 0; i < sizeof(interrupt_sigs) / sizeof(interrupt_sigs[0]); i++) {
+		/* A signal ignored when fingerprint started (nohup, a background job) stays ignored. */
+		if (sigaction(interrupt_sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
 			continue;
 		/* No SA_RESTART: waitpid returns EINTR. */
-		sigaction(sigs[i], &sa, NULL);
+		sigaction(interrupt_sigs[i], &sa, NULL);
 	}
-	/* A closed standard output (-o -) is an EPIPE error, not death by SIGPIPE. */
-	signal(SIGPIPE, SIG_IGN);
+}
+
+int tracer_interrupted(void)
+{
+	return interrupted;
 }
 
 static void kill_tracee(struct proc *p, void *ctx)
@@ -279,7 +315,9 @@ static bool get_syscall_info(struct proc *p, struct __ptrace_syscall_info *info)
 		return true;
 	if (errno == EIO || errno == EINVAL)
 		die(EXIT_INTERNAL, "this kernel lacks PTRACE_GET_SYSCALL_INFO: Linux 5.3 or newer is needed");
-	if (errno != ESRCH)
+	if (errno == ESRCH)
+		manifest_warn(mf, "vanished", "process %d vanished before its syscall was read", (int)p->tid);
+	else
 		manifest_warn(mf, "syscall-info", "cannot read the syscall of %d: %s", (int)p->tid, strerror(errno));
 	return false;
 }
@@ -301,6 +339,8 @@ static void on_syscall_stop(struct event *ev)
 	struct proc *p = ev->p;
 	struct __ptrace_syscall_info info;
 
+	if (test_vanish && (p->flags & PROC_IN_SYSCALL) && strcmp(p->sc.path, test_vanish) == 0)
+		kill(p->tg->tgid, SIGKILL);
 	if (get_syscall_info(p, &info)) {
 		if (info.op == PTRACE_SYSCALL_INFO_EXIT)
 			n_exit_stops++;
@@ -395,9 +435,14 @@ static bool dispatch_event(struct event *ev)
 {
 	if (!ev)
 		return false;
-	/* Cut short: whatever still stops (a child forked during the kill) dies too. */
-	if (killed_all && ev->kind != EV_EXITED)
+	/* Cut short: whatever still stops (a child forked during the kill) dies too, unread. */
+	if (killed_all && ev->kind != EV_EXITED) {
 		kill(ev->p->tg->tgid, SIGKILL);
+		if (ev->kind == EV_SYSCALL || ev->kind == EV_SECCOMP) {
+			resume(ev->p, ev->tid, 0);
+			return true;
+		}
+	}
 	switch (ev->kind) {
 	case EV_EXITED:
 		on_exited(ev);
@@ -431,7 +476,7 @@ static bool dispatch_event(struct event *ev)
 
 /* What the launched child reports through the pipe when it cannot exec. */
 struct launch_error {
-	int stage; /* 0 seccomp, 1 exec */
+	int stage; /* 0 seccomp, 1 exec, 2 no_new_privs */
 	int err;
 };
 
@@ -469,11 +514,38 @@ static int find_command(const char *name, char *out, size_t outsz)
 	return err;
 }
 
-static _Noreturn void child_main(int errfd)
+/*
+ * In the child, before anything else: fingerprint's own signal handlers
+ * (inherited through the fork, with every signal blocked) go back to the
+ * default, then the mask the command inherits is restored.
+ */
+static void child_reset_signals(const sigset_t *mask)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL }, old;
+	sigemptyset(&dfl.sa_mask);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigaction(sig, NULL, &old) == 0 && old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN)
+			sigaction(sig, &dfl, NULL);
+	sigprocmask(SIG_SETMASK, mask, NULL);
+}
+
+static _Noreturn void child_main(int errfd, const sigset_t *mask)
 {
 	struct launch_error le;
 
+	child_reset_signals(mask);
 	raise(SIGSTOP); /* wait for the tracer to seize us */
+	/*
+	 * setuid and setgid bits and file capabilities never take effect under
+	 * tracing: the seccomp filter needs no_new_privs, and --no-seccomp must
+	 * not run the command with other privileges than the default does.
+	 */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		le = (struct launch_error){ 2, errno };
+		if (write(errfd, &le, sizeof(le)) < 0)
+			_exit(EXIT_INTERNAL);
+		_exit(EXIT_INTERNAL);
+	}
 	if (opts->seccomp) {
 		int r = seccomp_install();
 		if (r < 0) {
@@ -518,13 +590,20 @@ static pid_t launch(int *errfd)
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		die_errno(EXIT_INTERNAL, "pipe");
 	fflush(NULL);
+	/* No handler of fingerprint's may run in the child: block everything across the fork. */
+	sigset_t all, mask;
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &mask);
 	pid_t pid = fork();
-	if (pid < 0)
-		die_errno(EXIT_INTERNAL, "fork");
 	if (pid == 0) {
 		close(fds[0]);
-		child_main(fds[1]);
+		child_main(fds[1], &mask);
 	}
+	int fork_errno = errno;
+	sigprocmask(SIG_SETMASK, &mask, NULL);
+	errno = fork_errno;
+	if (pid < 0)
+		die_errno(EXIT_INTERNAL, "fork");
 	close(fds[1]);
 	*errfd = fds[0];
 
@@ -562,6 +641,10 @@ static void read_launch_error(int fd)
 		errno = le.err;
 		die_errno(EXIT_INTERNAL, "cannot install the seccomp filter (try --no-seccomp)");
 	}
+	if (le.stage == 2) {
+		errno = le.err;
+		die_errno(EXIT_INTERNAL, "cannot set no_new_privs for the command");
+	}
 	result->start = le.err == ENOENT ? START_NOT_FOUND : START_CANNOT_EXEC;
 	result->start_errno = le.err;
 }
@@ -577,10 +660,13 @@ void tracer_run(const struct tracer_opts *o, struct manifest *m, struct trace_re
 	res->complete = true;
 	syscalls_init(m);
 
+	test_vanish = getenv("FINGERPRINT_TEST_VANISH");
 	first_pid = launch(&errfd);
 	if (first_pid < 0)
 		return;
-	install_signal_handlers();
+	/* After the fork: the command keeps the SIGPIPE disposition it was given. A closed
+	 * standard output (-o -) is then an EPIPE error, not death by SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
 	struct proc *p = proc_new(first_pid, NULL, NULL);
 	p->flags |= PROC_STARTUP;
 	start_group(p, getpid(), NULL);

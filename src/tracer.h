@@ -30,6 +30,19 @@ struct trace_result {
 };
 
 /*
+ * Catch SIGINT, SIGTERM and SIGHUP (those not ignored) from now until exit:
+ * the first cuts the trace short (the traced tree is killed, the run ends
+ * incomplete); another within a second of the one before calls `quit`
+ * (which must be async-signal-safe: remove the temporary file) and exits
+ * 128+N at once. Call before tracer_run; the command starts with the
+ * dispositions fingerprint was given.
+ */
+void tracer_catch_interrupts(void (*quit)(void));
+
+/* The first of those signals received so far, or 0. */
+int tracer_interrupted(void);
+
+/*
  * Run opts->argv under the tracer until every process of its tree has
  * exited, recording into `m`. Setup failures (fork, ptrace refused, kernel
  * without PTRACE_GET_SYSCALL_INFO) die with EXIT_INTERNAL; everything the

@@ -10,7 +10,10 @@ check_PROGRAMS += \
 	tests/fixtures/clone3_child \
 	tests/fixtures/spawn \
 	tests/fixtures/forkburst \
-	tests/fixtures/forkstorm
+	tests/fixtures/forkstorm \
+	tests/fixtures/lsfd \
+	tests/fixtures/ids \
+	tests/fixtures/badptr
 tests_fixtures_forkburst_LDADD = -lpthread
 tests_fixtures_threads8_LDADD = -lpthread
 tests_fixtures_exec_thread_LDADD = -lpthread
@@ -56,7 +59,13 @@ FP_SHELL_TESTS = \
 	tests/special-paths.test \
 	tests/races.test \
 	tests/launch.test \
-	tests/schema.test
+	tests/schema.test \
+	tests/interrupt.test \
+	tests/tracee-faults.test \
+	tests/output.test \
+	tests/output-mount.test \
+	tests/cloexec.test \
+	tests/setuid.test
 TESTS += $(FP_SHELL_TESTS)
 
 EXTRA_DIST += \
