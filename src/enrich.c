@@ -107,14 +107,18 @@ static bool file_hashed(const struct mf_file *f)
 	return (f->access & ACCESS_READ) && !f->type;
 }
 
-/* Say how the hashing went: on standard error when FINGERPRINT_HASH_STATS is set, else with -v. */
-static void report_hash_stats(const struct hash_stats *s)
+/* Say how the hashing since `t0` went: on standard error when FINGERPRINT_HASH_STATS is set, else with -v. */
+static void report_hash_stats(const struct hash_stats *s, const struct timespec *t0)
 {
 	const char *want = getenv("FINGERPRINT_HASH_STATS");
 	char line[200];
+	struct timespec t1;
 
-	snprintf(line, sizeof(line), "hashes: %zu computed, %zu cached, %zu bad cache records, %u threads%s",
-		 s->computed, s->cached, s->bad_records, s->jobs, s->cache ? "" : " (no cache)");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	snprintf(line, sizeof(line), "hashes: %zu computed, %zu cached, %zu bad cache records, %u threads, %.1f ms%s",
+		 s->computed, s->cached, s->bad_records, s->jobs,
+		 (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6,
+		 s->cache ? "" : " (no cache)");
 	if (want && *want && strcmp(want, "0") != 0)
 		fprintf(stderr, "%s: %s\n", program_name, line);
 	else
@@ -264,8 +268,10 @@ void enrich_manifest(struct manifest *m, enum hash_mode mode, const struct times
 		if (file_hashed(m->sorted_files[i]))
 			hashing_want(&h, m, m->sorted_files[i]->path);
 	if (mode != HASH_NONE) {
+		struct timespec t0;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		hash_files(h.reqs, h.n, ho, &stats);
-		report_hash_stats(&stats);
+		report_hash_stats(&stats, &t0);
 	}
 
 	for (size_t i = 0; i < m->n_binaries; i++) {
