@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "enrich.h"
+#include "hash.h"
 #include "unwind.h"
 #include "util.h"
 
@@ -43,6 +44,9 @@ static void usage(FILE *f)
 		"                      seccomp-bpf (slower; same manifest)\n"
 		"      --hash=WHAT     sha256 of: all (binaries, libraries and files read;\n"
 		"                      the default), elf (binaries and libraries), none\n"
+		"      --hash-jobs=N   hash on N threads (default: one per CPU, at most 8)\n"
+		"      --no-hash-cache  neither use nor update the cache of hashes\n"
+		"                      ($XDG_CACHE_HOME or ~/.cache, /fingerprint/)\n"
 		"      --callers=on|off  name the library whose code made each open (on)\n"
 		"      --caller-skip=SONAME[,SONAME]...\n"
 		"                      also look past these libraries' frames (as past the\n"
@@ -80,6 +84,7 @@ static void version(void)
 enum {
 	OPT_NO_SECCOMP = 256, OPT_KEEP_SECRETS, OPT_HASH, OPT_ROOT, OPT_LD_LIBRARY_PATH, OPT_CALLERS, OPT_CALLER_SKIP,
 	OPT_ALL, OPT_IGNORE, OPT_FORMAT, OPT_NO_HASH, OPT_NO_PACKAGES, OPT_DOT, OPT_APT, OPT_STRICT,
+	OPT_NO_HASH_CACHE, OPT_HASH_JOBS,
 };
 
 static _Noreturn void bad_usage(const char *fmt, ...) FP_PRINTF(1, 2);
@@ -179,6 +184,16 @@ static int parse_hash_mode(const char *s)
 	bad_usage("invalid --hash value '%s' (all, elf or none)", s);
 }
 
+static unsigned parse_hash_jobs(const char *s)
+{
+	char *end;
+	errno = 0;
+	long n = strtol(s, &end, 10);
+	if (s[0] < '0' || s[0] > '9' || *end || errno || n < 1 || n > HASH_MAX_JOBS)
+		bad_usage("invalid --hash-jobs value '%s' (1 to %d)", s, HASH_MAX_JOBS);
+	return (unsigned)n;
+}
+
 /* The getopt error for the option just rejected. */
 static _Noreturn void bad_option(char **argv, int c)
 {
@@ -205,6 +220,8 @@ static void scan_usage(void)
 	       "                           caller's LD_LIBRARY_PATH)\n"
 	       "      --hash=WHAT          all or elf (the same here: sha256 of every\n"
 	       "                           object), or none\n"
+	       "      --hash-jobs=N        hash on N threads (default: one per CPU, at most 8)\n"
+	       "      --no-hash-cache      neither use nor update the cache of hashes\n"
 	       "      --no-packages        do not look up the package owning each path\n"
 	       "                           (read from DIR/var/lib/dpkg with --root)\n"
 	       "  -q, --quiet              print only errors\n"
@@ -223,6 +240,8 @@ void cli_parse_scan(int argc, char **argv, struct scan_opts *o)
 		{ "root", required_argument, NULL, OPT_ROOT },
 		{ "ld-library-path", required_argument, NULL, OPT_LD_LIBRARY_PATH },
 		{ "hash", required_argument, NULL, OPT_HASH },
+		{ "hash-jobs", required_argument, NULL, OPT_HASH_JOBS },
+		{ "no-hash-cache", no_argument, NULL, OPT_NO_HASH_CACHE },
 		{ "no-packages", no_argument, NULL, OPT_NO_PACKAGES },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -234,6 +253,7 @@ void cli_parse_scan(int argc, char **argv, struct scan_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->output = "fingerprint.json";
 	o->hash_mode = HASH_ALL;
+	o->hash_cache = true;
 	o->packages = true;
 	o->ld_library_path = getenv("LD_LIBRARY_PATH");
 	opterr = 0;
@@ -244,6 +264,8 @@ void cli_parse_scan(int argc, char **argv, struct scan_opts *o)
 		case OPT_ROOT: o->root = optarg; break;
 		case OPT_LD_LIBRARY_PATH: o->ld_library_path = optarg; break;
 		case OPT_HASH: o->hash_mode = parse_hash_mode(optarg); break;
+		case OPT_HASH_JOBS: o->hash_jobs = parse_hash_jobs(optarg); break;
+		case OPT_NO_HASH_CACHE: o->hash_cache = false; break;
 		case OPT_NO_PACKAGES: o->packages = false; break;
 		case 'q': verbosity = 0; break;
 		case 'h': scan_usage(); exit(0);
@@ -490,6 +512,8 @@ void cli_parse(int argc, char **argv, struct cli_opts *o)
 		{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
 		{ "keep-secrets", no_argument, NULL, OPT_KEEP_SECRETS },
 		{ "hash", required_argument, NULL, OPT_HASH },
+		{ "hash-jobs", required_argument, NULL, OPT_HASH_JOBS },
+		{ "no-hash-cache", no_argument, NULL, OPT_NO_HASH_CACHE },
 		{ "callers", required_argument, NULL, OPT_CALLERS },
 		{ "caller-skip", required_argument, NULL, OPT_CALLER_SKIP },
 		{ "no-packages", no_argument, NULL, OPT_NO_PACKAGES },
@@ -505,6 +529,7 @@ void cli_parse(int argc, char **argv, struct cli_opts *o)
 	o->output = "fingerprint.json";
 	o->seccomp = true;
 	o->hash_mode = HASH_ALL;
+	o->hash_cache = true;
 	o->callers = true;
 	o->packages = true;
 	opterr = 0;
@@ -515,6 +540,8 @@ void cli_parse(int argc, char **argv, struct cli_opts *o)
 		case OPT_NO_SECCOMP: o->seccomp = false; break;
 		case OPT_KEEP_SECRETS: o->keep_secrets = true; break;
 		case OPT_HASH: o->hash_mode = parse_hash_mode(optarg); break;
+		case OPT_HASH_JOBS: o->hash_jobs = parse_hash_jobs(optarg); break;
+		case OPT_NO_HASH_CACHE: o->hash_cache = false; break;
 		case OPT_CALLERS:
 			if (strcmp(optarg, "on") && strcmp(optarg, "off"))
 				bad_usage("invalid --callers value '%s' (on or off)", optarg);

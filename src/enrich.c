@@ -52,32 +52,84 @@ static bool written_by_run(const struct manifest *m, const char *path)
 	return f && (f->access & (ACCESS_WRITE | ACCESS_CREATED));
 }
 
-/* Hash `path`; returns the owned digest, or NULL after counting a warning. */
-static char *hash_or_warn(struct manifest *m, const char *path, const struct timespec *run_start)
-{
-	char hex[HASH_HEX_LEN + 1], host[PATH_MAX];
-	struct stat st;
-	int r = hash_file(manifest_host_path(m, path, host), hex, &st);
+/* The files to hash, in the order their results are taken. */
+struct hashing {
+	struct hash_req *reqs;
+	char **host;   /* owned host paths (under --root), else NULL */
+	size_t n, cap, next;
+};
 
-	if (r == 0 && run_start && after(&st.st_mtim, run_start) && !written_by_run(m, path)) {
+static void hashing_want(struct hashing *h, const struct manifest *m, const char *path)
+{
+	char buf[PATH_MAX];
+	const char *host = manifest_host_path(m, path, buf);
+
+	size_t cap = h->cap;
+	xgrow(&h->reqs, &h->cap, h->n + 1, sizeof(*h->reqs));
+	if (h->cap != cap)
+		h->host = xrealloc(h->host, h->cap * sizeof(*h->host));
+	h->host[h->n] = host == path ? NULL : xstrdup(host);
+	h->reqs[h->n] = (struct hash_req){ .path = host == path ? path : h->host[h->n] };
+	h->n++;
+}
+
+static void hashing_free(struct hashing *h)
+{
+	for (size_t i = 0; i < h->n; i++)
+		free(h->host[i]);
+	free(h->host);
+	free(h->reqs);
+}
+
+/* The next result, for `path`: the owned digest, or NULL after counting a warning. */
+static char *hashing_take(struct hashing *h, struct manifest *m, const char *path, const struct timespec *run_start)
+{
+	const struct hash_req *r = &h->reqs[h->next++];
+
+	if (r->result == 0 && run_start && after(&r->st.st_mtim, run_start) && !written_by_run(m, path)) {
 		manifest_warn(m, "changed-during-run", "%s was modified while the command ran: not hashed", path);
 		return NULL;
 	}
-	if (r == 0)
-		return xstrdup(hex);
-	if (r == -ENOENT)
+	if (r->result == 0)
+		return xstrdup(r->hex);
+	if (r->result == -ENOENT)
 		manifest_warn(m, "vanished-before-hash", "%s no longer exists: not hashed", path);
-	else if (r == -EAGAIN)
+	else if (r->result == -EAGAIN)
 		manifest_warn(m, "changed-during-hash", "%s changed while it was hashed: not hashed", path);
 	else
-		manifest_warn(m, "unhashable", "%s: cannot hash: %s", path, strerror(-r));
+		manifest_warn(m, "unhashable", "%s: cannot hash: %s", path, strerror(-r->result));
 	return NULL;
 }
 
-void enrich_hash(struct manifest *m, const char *path, struct mf_facts *f, const struct timespec *run_start)
+static void take_facts_hash(struct hashing *h, struct manifest *m, const char *path, struct mf_facts *f,
+			    const struct timespec *run_start)
 {
-	f->sha256 = hash_or_warn(m, path, run_start);
+	f->sha256 = hashing_take(h, m, path, run_start);
 	f->hash_failed = f->sha256 == NULL;
+}
+
+/* A file whose content is hashed: read, and a regular file (not gone, not special). */
+static bool file_hashed(const struct mf_file *f)
+{
+	return (f->access & ACCESS_READ) && !f->type;
+}
+
+/* Say how the hashing since `t0` went: on standard error when FINGERPRINT_HASH_STATS is set, else with -v. */
+static void report_hash_stats(const struct hash_stats *s, const struct timespec *t0)
+{
+	const char *want = getenv("FINGERPRINT_HASH_STATS");
+	char line[200];
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	snprintf(line, sizeof(line), "hashes: %zu computed, %zu cached, %zu bad cache records, %u threads, %.1f ms%s",
+		 s->computed, s->cached, s->bad_records, s->jobs,
+		 (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6,
+		 s->cache ? "" : " (no cache)");
+	if (want && *want && strcmp(want, "0") != 0)
+		fprintf(stderr, "%s: %s\n", program_name, line);
+	else
+		info("%s", line);
 }
 
 /* The ELF facts that decide what a process of binary `b` loads: its own, or its interpreter's. */
@@ -208,37 +260,53 @@ static void classify_libraries(struct manifest *m)
 	map_free(&interps);
 }
 
-void enrich_manifest(struct manifest *m, enum hash_mode mode, const struct timespec *run_start)
+void enrich_manifest(struct manifest *m, enum hash_mode mode, const struct timespec *run_start,
+		     const struct hash_opts *ho)
 {
+	struct hashing h = { 0 };
+	struct hash_stats stats;
+
+	/* Everything to hash at once, so that it is read on all threads. */
+	for (size_t i = 0; mode != HASH_NONE && i < m->n_binaries; i++)
+		hashing_want(&h, m, m->sorted_binaries[i]->path);
+	for (size_t i = 0; mode != HASH_NONE && i < m->n_libraries; i++)
+		hashing_want(&h, m, m->sorted_libraries[i]->path);
+	for (size_t i = 0; mode == HASH_ALL && i < m->n_files; i++)
+		if (file_hashed(m->sorted_files[i]))
+			hashing_want(&h, m, m->sorted_files[i]->path);
+	if (mode != HASH_NONE) {
+		struct timespec t0;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		hash_files(h.reqs, h.n, ho, &stats);
+		report_hash_stats(&stats, &t0);
+	}
+
 	for (size_t i = 0; i < m->n_binaries; i++) {
 		struct mf_binary *b = m->sorted_binaries[i];
 		enrich_facts(m, b->path, &b->facts);
 		if (mode != HASH_NONE)
-			enrich_hash(m, b->path, &b->facts, run_start);
+			take_facts_hash(&h, m, b->path, &b->facts, run_start);
 	}
 	for (size_t i = 0; i < m->n_libraries; i++) {
 		struct mf_library *l = m->sorted_libraries[i];
 		enrich_facts(m, l->path, &l->facts);
 		if (mode != HASH_NONE)
-			enrich_hash(m, l->path, &l->facts, run_start);
+			take_facts_hash(&h, m, l->path, &l->facts, run_start);
 	}
 	classify_libraries(m);
-	if (mode != HASH_ALL)
-		return;
-	for (size_t i = 0; i < m->n_files; i++) {
+	for (size_t i = 0; mode == HASH_ALL && i < m->n_files; i++) {
 		struct mf_file *f = m->sorted_files[i];
 		if (!(f->access & ACCESS_READ))
 			continue; /* only written: an output, not a dependency */
 		if (f->type && strcmp(f->type, "gone") == 0) {
 			manifest_warn(m, "vanished-before-hash", "%s no longer exists: not hashed", f->path);
 			f->hash_failed = true;
-			continue;
-		}
-		if (f->type)
-			continue; /* a directory, device or FIFO is never read for hashing */
-		f->sha256 = hash_or_warn(m, f->path, run_start);
-		f->hash_failed = f->sha256 == NULL;
+		} else if (file_hashed(f)) {
+			f->sha256 = hashing_take(&h, m, f->path, run_start);
+			f->hash_failed = f->sha256 == NULL;
+		} /* a directory, device or FIFO is never read for hashing */
 	}
+	hashing_free(&h);
 }
 
 /* The owner of a path, else of its symlink target, as the manifest's own package entry. */

@@ -8,6 +8,7 @@
 
 #include <time.h>
 
+#include "hash.h"
 #include "manifest.h"
 
 enum hash_mode {
@@ -18,18 +19,20 @@ enum hash_mode {
 
 /*
  * Fill the facts of every binary and library of the finalised manifest `m`
- * and the hashes `mode` asks for. Files that changed during the run (an
- * mtime after `run_start`, not written by the run itself) or vanished get no
- * hash and a warning. With `run_start` NULL (a static scan) nothing counts as
- * changed. Never fatal.
+ * and the hashes `mode` asks for, all hashed at once by hash_files with
+ * the options `ho` (NULL: one thread, no persistent cache). Files that
+ * changed during the run (an mtime after `run_start`, not written by the
+ * run itself) or vanished get no hash and a warning. With `run_start` NULL
+ * (a static scan) nothing counts as changed. Never fatal. How many digests
+ * were computed and how many came from the cache is printed with -v, or
+ * always when the environment variable FINGERPRINT_HASH_STATS is set (not
+ * to "0").
  */
-void enrich_manifest(struct manifest *m, enum hash_mode mode, const struct timespec *run_start);
+void enrich_manifest(struct manifest *m, enum hash_mode mode, const struct timespec *run_start,
+		     const struct hash_opts *ho);
 
 /* Read the ELF facts or the #! line of `path` into `f`; counts a warning when unreadable. */
 void enrich_facts(struct manifest *m, const char *path, struct mf_facts *f);
-
-/* Hash `path` into `f` (a warning and hash_failed on failure); see enrich_manifest for `run_start`. */
-void enrich_hash(struct manifest *m, const char *path, struct mf_facts *f, const struct timespec *run_start);
 
 /*
  * Look up the installed package owning every binary, library and file of

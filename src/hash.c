@@ -4,21 +4,39 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "hashcache.h"
 #include "util.h"
 
-/* The identity a cached digest is valid for. */
+#define BLOCK_SIZE (1 << 16)
+#define WORKER_STACK (256 * 1024)
+/*
+ * A digest goes to the persistent cache only when the file's ctime is this
+ * many seconds older than the start of its hashing. The kernel stamps ctime
+ * from a coarse clock (a tick, up to a second or two on some filesystems):
+ * a file changed again within the tick of its last change would keep its
+ * key, so a digest of a file that recent could outlive its content.
+ */
+#define SETTLE_S 2
+
+/* The identity a digest is valid for (memcmp'd: zeroed first, padding included). */
 struct hash_key {
 	dev_t dev;
 	ino_t ino;
 	off_t size;
-	struct timespec mtime;
+	struct timespec mtime, ctime;
 };
 
-static struct map cache; /* struct hash_key (owned) -> hex digest (owned) */
+static struct map cache; /* in the process: struct hash_key (owned) -> hex digest (owned) */
 
 static void key_of(const struct stat *st, struct hash_key *k)
 {
@@ -27,26 +45,48 @@ static void key_of(const struct stat *st, struct hash_key *k)
 	k->ino = st->st_ino;
 	k->size = st->st_size;
 	k->mtime = st->st_mtim;
+	k->ctime = st->st_ctim;
+}
+
+static void cache_add(const struct stat *st, const char *hex)
+{
+	struct hash_key *k = xmalloc(sizeof(*k));
+	key_of(st, k);
+	void **slot = map_slot(&cache, k, sizeof(*k), NULL);
+	if (*slot == NULL)
+		*slot = xstrdup(hex);
+	else
+		free(k);
 }
 
 static bool same_version(const struct stat *a, const struct stat *b)
 {
-	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
-	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+	struct hash_key ka, kb;
+	key_of(a, &ka);
+	key_of(b, &kb);
+	return memcmp(&ka, &kb, sizeof(ka)) == 0;
 }
 
-static int digest_fd(int fd, char hex[HASH_HEX_LEN + 1])
+static bool settled(const struct stat *st, const struct timespec *start)
 {
-	static unsigned char block[1 << 16];
+	time_t s = st->st_ctim.tv_sec + SETTLE_S;
+	return s < start->tv_sec || (s == start->tv_sec && st->st_ctim.tv_nsec < start->tv_nsec);
+}
+
+/* Digest `fd` to its end, reading through `block` (BLOCK_SIZE bytes). Returns 0 or -errno. */
+static int digest_fd(int fd, unsigned char *block, char hex[HASH_HEX_LEN + 1])
+{
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 	int ret = 0;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 
-	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
-		die(EXIT_INTERNAL, "libcrypto cannot start a SHA-256 digest");
+	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+		EVP_MD_CTX_free(ctx);
+		return -ENOMEM; /* libcrypto cannot start a digest: not fatal in a worker thread */
+	}
 	for (;;) {
-		ssize_t n = read(fd, block, sizeof(block));
+		ssize_t n = read(fd, block, BLOCK_SIZE);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -55,63 +95,212 @@ static int digest_fd(int fd, char hex[HASH_HEX_LEN + 1])
 		}
 		if (n == 0)
 			break;
-		if (!EVP_DigestUpdate(ctx, block, (size_t)n))
-			die(EXIT_INTERNAL, "libcrypto failed in a SHA-256 digest");
+		if (!EVP_DigestUpdate(ctx, block, (size_t)n)) {
+			ret = -EIO;
+			break;
+		}
 	}
-	if (ret == 0) {
-		if (!EVP_DigestFinal_ex(ctx, md, &mdlen))
-			die(EXIT_INTERNAL, "libcrypto failed in a SHA-256 digest");
-		for (unsigned i = 0; i < mdlen; i++)
-			snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	}
+	if (ret == 0 && !EVP_DigestFinal_ex(ctx, md, &mdlen))
+		ret = -EIO;
+	for (unsigned i = 0; ret == 0 && i < mdlen; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
 	EVP_MD_CTX_free(ctx);
 	return ret;
 }
 
-int hash_file(const char *path, char hex[HASH_HEX_LEN + 1], struct stat *st_out)
-{
-	struct stat before, after;
-	struct hash_key key;
+/* A file to read, and whether its digest may be cached across runs. */
+struct work {
+	struct hash_req *req;
+	bool settled;
+};
 
-	if (stat(path, &before) < 0)
-		return -errno;
-	if (!S_ISREG(before.st_mode))
-		return -EINVAL;
-	key_of(&before, &key);
-	const char *cached = map_get(&cache, &key, sizeof(key));
-	if (cached) {
-		memcpy(hex, cached, HASH_HEX_LEN + 1);
-		if (st_out)
-			*st_out = before;
-		return 0;
+/* Read and digest w->req->path; sets its result, hex and st. */
+static void hash_one(struct work *w, unsigned char *block)
+{
+	struct hash_req *r = w->req;
+	struct stat before, after;
+	struct timespec start;
+	autoclose int fd = open(r->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+	r->result = 0;
+	if (fd < 0 || fstat(fd, &before) < 0) {
+		r->result = -errno;
+		return;
+	}
+	if (!S_ISREG(before.st_mode)) {
+		r->result = -EINVAL; /* replaced by something else since the stat */
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &start);
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	r->result = digest_fd(fd, block, r->hex);
+	if (r->result < 0)
+		return;
+	if (fstat(fd, &after) < 0)
+		r->result = -errno;
+	else if (!same_version(&before, &after))
+		r->result = -EAGAIN;
+	if (r->result < 0)
+		return;
+	r->st = after;
+	w->settled = settled(&after, &start);
+}
+
+/* The files to read, taken in turn by the threads. */
+struct pool {
+	struct work *w;
+	size_t n;
+	atomic_size_t next;
+};
+
+struct worker {
+	struct pool *pool;
+	unsigned char *block;
+	pthread_t tid;
+};
+
+static void *work_through(void *arg)
+{
+	struct worker *me = arg;
+	for (size_t i; (i = atomic_fetch_add(&me->pool->next, 1)) < me->pool->n;)
+		hash_one(&me->pool->w[i], me->block);
+	return NULL;
+}
+
+/* One per CPU this process may run on, at most HASH_AUTO_MAX_JOBS. */
+static unsigned auto_jobs(void)
+{
+	cpu_set_t set;
+	long n = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > HASH_AUTO_MAX_JOBS ? HASH_AUTO_MAX_JOBS : (unsigned)n;
+}
+
+/*
+ * Work through `p` on `jobs` threads, this one among them (fewer when a
+ * thread cannot be started). Returns how many threads hashed.
+ */
+static unsigned run_pool(struct pool *p, unsigned jobs)
+{
+	struct worker ws[HASH_MAX_JOBS];
+	unsigned char *blocks = xmalloc((size_t)jobs * BLOCK_SIZE);
+	unsigned started = 1;
+	pthread_attr_t attr;
+
+	ws[0] = (struct worker){ .pool = p, .block = blocks };
+	if (jobs > 1 && pthread_attr_init(&attr) == 0) {
+		sigset_t all, old;
+		sigfillset(&all);
+		pthread_attr_setstacksize(&attr, WORKER_STACK);
+		pthread_sigmask(SIG_SETMASK, &all, &old); /* signals stay with the main thread */
+		for (; started < jobs; started++) {
+			ws[started] = (struct worker){ .pool = p, .block = blocks + (size_t)started * BLOCK_SIZE };
+			if (pthread_create(&ws[started].tid, &attr, work_through, &ws[started]) != 0)
+				break;
+		}
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		pthread_attr_destroy(&attr);
+	}
+	work_through(&ws[0]);
+	for (unsigned i = 1; i < started; i++)
+		pthread_join(ws[i].tid, NULL);
+	free(blocks);
+	return started;
+}
+
+void hash_files(struct hash_req *reqs, size_t n, const struct hash_opts *o, struct hash_stats *stats)
+{
+	struct hash_stats s = { 0 };
+	struct hash_key *keys = xcalloc(n, sizeof(*keys));
+	size_t *from = xmalloc((n ? n : 1) * sizeof(*from)); /* the request whose result request i takes */
+	struct work *work = xcalloc(n, sizeof(*work));
+	struct map reading = { 0 }; /* key -> 1 + the request that reads it */
+	struct hashcache *hc = o && o->cache && n > 0 ? hashcache_open() : NULL;
+	size_t nw = 0;
+
+	/* Stat each file, in order, and find what need not be read. */
+	for (size_t i = 0; i < n; i++) {
+		struct hash_req *r = &reqs[i];
+		const char *hex;
+		from[i] = i;
+		r->result = 0;
+		if (stat(r->path, &r->st) < 0) {
+			r->result = -errno;
+			continue;
+		}
+		if (!S_ISREG(r->st.st_mode)) {
+			r->result = -EINVAL;
+			continue;
+		}
+		key_of(&r->st, &keys[i]);
+		if ((hex = map_get(&cache, &keys[i], sizeof(keys[i])))) {
+			memcpy(r->hex, hex, HASH_HEX_LEN + 1);
+			continue;
+		}
+		void **slot = map_slot(&reading, &keys[i], sizeof(keys[i]), NULL);
+		if (*slot) {
+			from[i] = (size_t)(uintptr_t)*slot - 1;
+			continue;
+		}
+		*slot = (void *)(uintptr_t)(i + 1);
+		if (hc && (hex = hashcache_get(hc, &r->st))) {
+			memcpy(r->hex, hex, HASH_HEX_LEN + 1);
+			cache_add(&r->st, r->hex);
+			s.cached++;
+			continue;
+		}
+		work[nw++].req = r;
 	}
 
-	autoclose int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &before) < 0)
-		return -errno;
-	if (!S_ISREG(before.st_mode))
-		return -EINVAL; /* replaced by something else since the stat */
-	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	int r = digest_fd(fd, hex);
-	if (r < 0)
-		return r;
-	if (fstat(fd, &after) < 0)
-		return -errno;
-	if (!same_version(&before, &after))
-		return -EAGAIN;
+	if (nw > 0) {
+		unsigned jobs = !o ? 1 : o->jobs ? o->jobs : auto_jobs();
+		struct pool p = { .w = work, .n = nw };
+		if (jobs > HASH_MAX_JOBS)
+			jobs = HASH_MAX_JOBS;
+		if (jobs > nw)
+			jobs = (unsigned)nw;
+		atomic_init(&p.next, 0);
+		s.jobs = run_pool(&p, jobs);
+	}
 
-	struct hash_key *k = xmalloc(sizeof(*k));
-	key_of(&after, k);
-	const char **kslot = NULL;
-	void **slot = map_slot(&cache, k, sizeof(*k), &kslot);
-	if (*slot == NULL)
-		*slot = xstrdup(hex);
-	else
-		free(k);
-	if (st_out)
-		*st_out = after;
+	/* Record the new digests, in order, and give copies to the other paths of the same file. */
+	for (size_t i = 0; i < nw; i++) {
+		struct hash_req *r = work[i].req;
+		if (r->result < 0)
+			continue;
+		s.computed++;
+		cache_add(&r->st, r->hex);
+		if (hc && work[i].settled)
+			hashcache_put(hc, &r->st, r->hex);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (from[i] == i)
+			continue;
+		reqs[i].result = reqs[from[i]].result;
+		memcpy(reqs[i].hex, reqs[from[i]].hex, sizeof(reqs[i].hex));
+		reqs[i].st = reqs[from[i]].st;
+	}
+
+	s.cache = hc != NULL;
+	s.bad_records = hc ? hashcache_bad_records(hc) : 0;
+	hashcache_close(hc);
+	map_free(&reading);
+	free(work);
+	free(from);
+	free(keys);
+	if (stats)
+		*stats = s;
+}
+
+int hash_file(const char *path, char hex[HASH_HEX_LEN + 1], struct stat *st)
+{
+	struct hash_req r = { .path = path };
+
+	hash_files(&r, 1, NULL, NULL);
+	if (r.result < 0)
+		return r.result;
+	memcpy(hex, r.hex, HASH_HEX_LEN + 1);
+	if (st)
+		*st = r.st;
 	return 0;
 }
 

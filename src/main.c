@@ -124,7 +124,8 @@ int main(int argc, char **argv)
 	run.has_rank = cli.rank >= 0;
 	run.rank = cli.rank;
 	manifest_finalize(m);
-	enrich_manifest(m, (enum hash_mode)cli.hash_mode, &run.start);
+	struct hash_opts hopts = { .jobs = cli.hash_jobs, .cache = cli.hash_cache };
+	enrich_manifest(m, (enum hash_mode)cli.hash_mode, &run.start, &hopts);
 	enrich_packages(m, cli.packages);
 	r = manifest_json_write(&out, m, &run);
 	if (r < 0) {

@@ -151,7 +151,8 @@ int scan_main(int argc, char **argv)
 	ldso_free(l);
 
 	manifest_finalize(m);
-	enrich_manifest(m, o.hash_mode == HASH_NONE ? HASH_NONE : HASH_ELF, NULL);
+	struct hash_opts hopts = { .jobs = o.hash_jobs, .cache = o.hash_cache };
+	enrich_manifest(m, o.hash_mode == HASH_NONE ? HASH_NONE : HASH_ELF, NULL, &hopts);
 	enrich_packages(m, o.packages);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	run.command = argv - 1; /* "fingerprint scan ..." */

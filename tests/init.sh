@@ -4,6 +4,8 @@
 #   $me        the test's name (file name without .test)
 #   $tmp       a fresh, physical (symlink-free) temporary directory, removed on exit
 #   $manifest  where fp_run writes the manifest ($tmp/deps.json unless changed)
+#   $XDG_CACHE_HOME  $tmp/cache (exported): fingerprint's hash cache goes
+#              there, never to the user's ~/.cache
 #   $FIXTURES  the built fixtures directory (physical path)
 #   fp_run CMD...      run "$FINGERPRINT" -q -o "$manifest" -- CMD..., under a
 #                      timeout; its exit status goes to $fp_status (fp_run
@@ -57,6 +59,13 @@ tmp=$(cd "$tmp" && pwd -P) || hard_error "cannot enter $tmp"
 trap 'st=$?; chmod -R u+rwx "$tmp" 2>/dev/null; rm -rf "$tmp"; exit $st' EXIT
 trap 'exit 99' HUP INT TERM
 manifest=$tmp/deps.json
+
+# fingerprint's persistent hash cache ($XDG_CACHE_HOME/fingerprint): each
+# test gets its own, empty, so the suite never reads or writes the user's
+# ~/.cache. FINGERPRINT_HASH_STATS is for the tests that ask for it.
+XDG_CACHE_HOME=$tmp/cache
+export XDG_CACHE_HOME
+unset FINGERPRINT_HASH_STATS
 
 # A hang is a failure, not a stuck test suite.
 fp_timeout=${FP_TIMEOUT:-60}

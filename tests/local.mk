@@ -19,11 +19,12 @@ tests_fixtures_threads8_LDADD = -lpthread
 tests_fixtures_exec_thread_LDADD = -lpthread
 
 # Unit tests of the pure modules, linked against the internal library.
-check_PROGRAMS += tests/unit/test_path tests/unit/test_maps tests/unit/test_secret
+check_PROGRAMS += tests/unit/test_path tests/unit/test_maps tests/unit/test_secret tests/unit/test_hashcache
 tests_unit_test_path_LDADD = $(FP_LIBS)
 tests_unit_test_maps_LDADD = $(FP_LIBS)
 tests_unit_test_secret_LDADD = $(FP_LIBS)
-TESTS += tests/unit/test_path tests/unit/test_maps tests/unit/test_secret
+tests_unit_test_hashcache_LDADD = $(FP_LIBS)
+TESTS += tests/unit/test_path tests/unit/test_maps tests/unit/test_secret tests/unit/test_hashcache
 
 # Shell tests: run src/fingerprint and assert on the manifest with jq.
 FP_SHELL_TESTS = \
@@ -51,6 +52,7 @@ FP_SHELL_TESTS = \
 	tests/signals.test \
 	tests/elf-facts.test \
 	tests/hash.test \
+	tests/hash-cache.test \
 	tests/packages.test \
 	tests/packages-rpm.test \
 	tests/stops.test \
@@ -153,7 +155,7 @@ fuzz:
 		-I$(top_builddir) -I$(top_srcdir)/src $(CJSON_CFLAGS) $(LIBELF_CFLAGS) $(LIBDW_CFLAGS) \
 		$(UNWIND_CFLAGS) $(CRYPTO_CFLAGS) -o tests/fuzz/fuzz_manifest \
 		$(top_srcdir)/tests/fuzz/fuzz_manifest.c $$srcs \
-		$(CJSON_LIBS) $(LIBDW_LIBS) $(LIBELF_LIBS) $(UNWIND_LIBS) $(CRYPTO_LIBS)
+		$(CJSON_LIBS) $(LIBDW_LIBS) $(LIBELF_LIBS) $(UNWIND_LIBS) $(CRYPTO_LIBS) $(PTHREAD_LIBS)
 	tests/fuzz/fuzz_manifest -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
 		-max_len=65536 tests/fuzz/corpus
 .PHONY: fuzz
