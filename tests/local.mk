@@ -10,7 +10,11 @@ check_PROGRAMS += \
 	tests/fixtures/clone3_child \
 	tests/fixtures/spawn \
 	tests/fixtures/forkburst \
-	tests/fixtures/forkstorm
+	tests/fixtures/forkstorm \
+	tests/fixtures/thread_exit \
+	tests/fixtures/thread_churn
+tests_fixtures_thread_exit_LDADD = -lpthread
+tests_fixtures_thread_churn_LDADD = -lpthread
 tests_fixtures_forkburst_LDADD = -lpthread
 tests_fixtures_threads8_LDADD = -lpthread
 tests_fixtures_exec_thread_LDADD = -lpthread
@@ -56,6 +60,12 @@ FP_SHELL_TESTS = \
 	tests/launch.test \
 	tests/schema.test
 TESTS += $(FP_SHELL_TESTS)
+
+# Load and lifecycle: many processes and threads, daemons, nested tracers.
+FP_LOAD_TESTS = \
+	tests/thread-exit.test
+TESTS += $(FP_LOAD_TESTS)
+EXTRA_DIST += $(FP_LOAD_TESTS)
 
 EXTRA_DIST += \
 	tests/init.sh \
