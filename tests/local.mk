@@ -11,8 +11,15 @@ check_PROGRAMS += \
 	tests/fixtures/spawn \
 	tests/fixtures/forkburst \
 	tests/fixtures/forkstorm \
+	tests/fixtures/procstorm \
+	tests/fixtures/chain \
+	tests/fixtures/threadfiles \
+	tests/fixtures/exec_busy \
 	tests/fixtures/thread_exit \
-	tests/fixtures/thread_churn
+	tests/fixtures/thread_churn \
+	tests/fixtures/zombie
+tests_fixtures_threadfiles_LDADD = -lpthread
+tests_fixtures_exec_busy_LDADD = -lpthread
 tests_fixtures_thread_exit_LDADD = -lpthread
 tests_fixtures_thread_churn_LDADD = -lpthread
 tests_fixtures_forkburst_LDADD = -lpthread
@@ -63,7 +70,12 @@ TESTS += $(FP_SHELL_TESTS)
 
 # Load and lifecycle: many processes and threads, daemons, nested tracers.
 FP_LOAD_TESTS = \
-	tests/thread-exit.test
+	tests/load-storm.test \
+	tests/load-chain.test \
+	tests/load-threads.test \
+	tests/exec-busy.test \
+	tests/thread-exit.test \
+	tests/zombie.test
 TESTS += $(FP_LOAD_TESTS)
 EXTRA_DIST += $(FP_LOAD_TESTS)
 
