@@ -75,7 +75,8 @@ FP_LOAD_TESTS = \
 	tests/load-threads.test \
 	tests/exec-busy.test \
 	tests/thread-exit.test \
-	tests/zombie.test
+	tests/zombie.test \
+	tests/nested-ptrace.test
 TESTS += $(FP_LOAD_TESTS)
 EXTRA_DIST += $(FP_LOAD_TESTS)
 
