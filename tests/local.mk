@@ -17,11 +17,13 @@ check_PROGRAMS += \
 	tests/fixtures/exec_busy \
 	tests/fixtures/thread_exit \
 	tests/fixtures/thread_churn \
-	tests/fixtures/zombie
+	tests/fixtures/zombie \
+	tests/fixtures/daemon
 tests_fixtures_threadfiles_LDADD = -lpthread
 tests_fixtures_exec_busy_LDADD = -lpthread
 tests_fixtures_thread_exit_LDADD = -lpthread
 tests_fixtures_thread_churn_LDADD = -lpthread
+tests_fixtures_daemon_LDADD = -lpthread
 tests_fixtures_forkburst_LDADD = -lpthread
 tests_fixtures_threads8_LDADD = -lpthread
 tests_fixtures_exec_thread_LDADD = -lpthread
@@ -76,6 +78,7 @@ FP_LOAD_TESTS = \
 	tests/exec-busy.test \
 	tests/thread-exit.test \
 	tests/zombie.test \
+	tests/daemons.test \
 	tests/nested-ptrace.test
 TESTS += $(FP_LOAD_TESTS)
 EXTRA_DIST += $(FP_LOAD_TESTS)
