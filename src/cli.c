@@ -42,6 +42,10 @@ static void usage(FILE *f)
 		"                      %%%% a percent sign\n"
 		"      --no-seccomp    stop on every syscall instead of filtering with\n"
 		"                      seccomp-bpf (slower; same manifest)\n"
+		"      --no-follow-daemons  stop when COMMAND's own process exits, leaving\n"
+		"                      the processes still running (daemons) to run on\n"
+		"                      untraced; implies --no-seccomp. By default\n"
+		"                      fingerprint waits for every process it traces\n"
 		"      --hash=WHAT     sha256 of: all (binaries, libraries and files read;\n"
 		"                      the default), elf (binaries and libraries), none\n"
 		"      --hash-jobs=N   hash on N threads (default: one per CPU, at most 8)\n"
@@ -84,7 +88,7 @@ static void version(void)
 enum {
 	OPT_NO_SECCOMP = 256, OPT_KEEP_SECRETS, OPT_HASH, OPT_ROOT, OPT_LD_LIBRARY_PATH, OPT_CALLERS, OPT_CALLER_SKIP,
 	OPT_ALL, OPT_IGNORE, OPT_FORMAT, OPT_NO_HASH, OPT_NO_PACKAGES, OPT_DOT, OPT_APT, OPT_STRICT,
-	OPT_NO_HASH_CACHE, OPT_HASH_JOBS,
+	OPT_NO_HASH_CACHE, OPT_HASH_JOBS, OPT_NO_FOLLOW_DAEMONS,
 };
 
 static _Noreturn void bad_usage(const char *fmt, ...) FP_PRINTF(1, 2);
@@ -510,6 +514,7 @@ void cli_parse(int argc, char **argv, struct cli_opts *o)
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
+		{ "no-follow-daemons", no_argument, NULL, OPT_NO_FOLLOW_DAEMONS },
 		{ "keep-secrets", no_argument, NULL, OPT_KEEP_SECRETS },
 		{ "hash", required_argument, NULL, OPT_HASH },
 		{ "hash-jobs", required_argument, NULL, OPT_HASH_JOBS },
@@ -532,12 +537,14 @@ void cli_parse(int argc, char **argv, struct cli_opts *o)
 	o->hash_cache = true;
 	o->callers = true;
 	o->packages = true;
+	o->follow_daemons = true;
 	opterr = 0;
 	/* '+': stop at the first non-option, which starts the command. */
 	while ((c = getopt_long(argc, argv, "+:o:qvhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o': o->output = output_arg(optarg); break;
 		case OPT_NO_SECCOMP: o->seccomp = false; break;
+		case OPT_NO_FOLLOW_DAEMONS: o->follow_daemons = false; break;
 		case OPT_KEEP_SECRETS: o->keep_secrets = true; break;
 		case OPT_HASH: o->hash_mode = parse_hash_mode(optarg); break;
 		case OPT_HASH_JOBS: o->hash_jobs = parse_hash_jobs(optarg); break;
@@ -559,6 +566,9 @@ void cli_parse(int argc, char **argv, struct cli_opts *o)
 		default: bad_option(argv, c);
 		}
 	}
+	/* A process left running keeps its seccomp filter: untraced, its watched syscalls would fail (ENOSYS). */
+	if (!o->follow_daemons)
+		o->seccomp = false;
 	if (optind >= argc)
 		bad_usage("%sno command given", "");
 	if (argv[optind][0] == '\0')

@@ -15,6 +15,7 @@ struct cli_opts {
 	unsigned hash_jobs;   /* --hash-jobs; 0: automatic */
 	bool callers;         /* caller attribution (--callers=on|off) */
 	bool packages;        /* look up owning packages (--no-packages turns it off) */
+	bool follow_daemons;  /* wait for every process; --no-follow-daemons: only the command's (and no seccomp) */
 	char **command;       /* NULL-terminated, never empty */
 };
 

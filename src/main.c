@@ -102,6 +102,7 @@ int main(int argc, char **argv)
 	m->traced = true;
 	m->callers = cli.callers;
 	topts.seccomp = cli.seccomp;
+	topts.follow_daemons = cli.follow_daemons;
 	topts.argv = cli.command;
 
 	clock_gettime(CLOCK_REALTIME, &run.start);
@@ -121,6 +122,7 @@ int main(int argc, char **argv)
 	run.exit = res.exit;
 	run.complete = res.complete;
 	run.seccomp = cli.seccomp;
+	run.follow_daemons = cli.follow_daemons;
 	run.has_rank = cli.rank >= 0;
 	run.rank = cli.rank;
 	manifest_finalize(m);
@@ -133,10 +135,10 @@ int main(int argc, char **argv)
 		die_errno(EXIT_INTERNAL, "cannot write the manifest to '%s'", cli.output);
 	}
 	if (verbosity >= 1)
-		fprintf(stderr, "%s: %s: %zu binaries, %zu libraries, %zu files, %zu missing, %zu processes%s\n",
+		fprintf(stderr, "%s: %s: %zu binaries, %zu libraries, %zu files, %zu missing, %zu processes%s%s\n",
 			program_name, strcmp(cli.output, "-") ? cli.output : "(stdout)", m->n_binaries,
 			m->n_libraries, m->n_files, m->n_missing, m->nprocs,
-			res.complete ? "" : " (incomplete)");
+			res.complete ? "" : " (incomplete)", res.detached ? " (some left running, untraced)" : "");
 	manifest_free(m);
 	unwind_cleanup();
 

@@ -105,6 +105,7 @@ struct mf_process {
 	char *cwd;          /* owned */
 	unsigned threads;
 	struct mf_exit exit;
+	bool detached;      /* left running when the trace ended (--no-follow-daemons); exit not known */
 };
 
 struct mf_warning {

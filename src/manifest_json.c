@@ -167,8 +167,10 @@ static cJSON *run_json(const struct manifest *m, const struct run_info *r)
 	cJSON_AddBoolToObject(o, "complete", r->complete);
 	if (r->has_rank)
 		cJSON_AddNumberToObject(o, "rank", (double)r->rank);
-	if (!r->scan)
+	if (!r->scan) {
 		cJSON_AddBoolToObject(o, "seccomp", r->seccomp);
+		cJSON_AddBoolToObject(o, "follow_daemons", r->follow_daemons);
+	}
 	if (m->packages_lookup)
 		add_str(o, "packages", m->packages_lookup);
 	cJSON *w = cJSON_AddArrayToObject(o, "warnings");
@@ -500,6 +502,8 @@ static cJSON *processes_json(const struct manifest *m)
 		cJSON_AddItemToObject(o, "argv", p->argv ? blob_array(p->argv, p->argv_len) : cJSON_CreateNull());
 		add_str(o, "cwd", p->cwd);
 		cJSON_AddItemToObject(o, "exit", exit_json(&p->exit));
+		if (p->detached)
+			cJSON_AddTrueToObject(o, "detached");
 		cJSON_AddNumberToObject(o, "threads", p->threads);
 		cJSON_AddItemToArray(a, o);
 	}

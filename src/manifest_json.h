@@ -20,6 +20,7 @@ struct run_info {
 	struct mf_exit exit;
 	bool complete;
 	bool seccomp;
+	bool follow_daemons; /* false: processes still running when the command exited were detached */
 	bool scan;          /* a static scan: no exit, no seccomp */
 	const char *root;   /* scan --root, or NULL */
 	bool has_rank;      /* the MPI or batch rank is known: written as "rank" */
@@ -67,6 +68,7 @@ struct mf_origin {
 	const char *cwd, *start, *root;
 	double duration_s;
 	bool complete;
+	bool follow_daemons;     /* run.follow_daemons; true when absent */
 	struct mf_exit exit;
 	const char *hostname, *kernel, *machine, *os;
 	const char *tool_version;

@@ -532,6 +532,9 @@ static void read_processes(struct reader *r, const cJSON *a, const char *where)
 		p->cwd = cwd ? xstrdup(cwd) : NULL;
 		p->threads = (unsigned)get_count(r, o, "threads", w, 1);
 		p->exit = read_exit(r, o, "exit", w);
+		p->detached = get_bool(r, o, "detached", w);
+		if (p->detached && p->exit.exited)
+			failf(r, w, "a detached process has no exit (it was left running)");
 	}
 }
 
@@ -561,6 +564,9 @@ static void read_run(struct reader *r, const cJSON *run, const char *where, stru
 	og->root = get_str(r, run, "root", where, false);
 	og->duration_s = get_count(r, run, "duration_s", where, 0);
 	og->complete = get_bool(r, run, "complete", where);
+	/* Absent in manifests older than --no-follow-daemons: they followed every process. */
+	og->follow_daemons = !cJSON_GetObjectItemCaseSensitive(run, "follow_daemons") ||
+			     get_bool(r, run, "follow_daemons", where);
 	const char *packages = get_str(r, run, "packages", where, false);
 	if (!r->m->packages_lookup)
 		r->m->packages_lookup = packages; /* a merged manifest: the first run's */

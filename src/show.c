@@ -247,7 +247,10 @@ static void print_process(const struct mf_process *p, size_t depth)
 		put_argv(p->argv, p->argv_len);
 	}
 	fputs(" (", stdout);
-	put_exit(&p->exit);
+	if (p->detached)
+		fputs("left running, untraced", stdout);
+	else
+		put_exit(&p->exit);
 	fputs(")\n", stdout);
 }
 
@@ -465,6 +468,8 @@ static void print_summary(const struct show *s, const char *file, const struct m
 	if (m->traced) {
 		fputs(" (", stdout);
 		put_exit(&og->exit);
+		if (!og->follow_daemons)
+			fputs(", daemons not followed", stdout);
 		fputs(og->complete ? ")" : ", incomplete)", stdout);
 	}
 	printf("\ncounts: %zu binaries, %zu libraries, %zu files, %zu missing, %zu processes, %zu warnings\n",

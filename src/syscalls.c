@@ -5,8 +5,10 @@
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/openat2.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -34,6 +36,7 @@ HANDLER(execveat);
 HANDLER(mmap);
 HANDLER(chdir);
 HANDLER(fchdir);
+HANDLER(ptrace);
 
 static const struct sysent table_x86_64[] = {
 #include "sysent_x86_64.h"
@@ -239,6 +242,17 @@ HANDLER(mmap)
 HANDLER(chdir) { (void)p; (void)a; return true; }
 HANDLER(fchdir) { (void)p; (void)a; return true; }
 
+/* A request that would make the caller a tracer (of its parent, or of a pid): its result is wanted. */
+HANDLER(ptrace)
+{
+	long request = (long)a[0];
+	if (request != PTRACE_TRACEME && request != PTRACE_ATTACH && request != PTRACE_SEIZE)
+		return false;
+	p->sc.args[0] = a[0];
+	p->sc.args[1] = a[1];
+	return true;
+}
+
 bool syscalls_entry(struct proc *p, const struct sysent *se, const uint64_t *args)
 {
 	p->sc.se = se;
@@ -319,6 +333,41 @@ static void record_open(struct proc *p, const char *path)
 	}
 }
 
+/*
+ * A tracee's ptrace(TRACEME, ATTACH or SEIZE) failed with EPERM: when it
+ * asked to trace itself or one of our tracees, the reason is that
+ * fingerprint traces it already (the kernel allows one tracer). Counted in
+ * the warnings, and said once on standard error: the nested tracer (strace,
+ * gdb) reports only "Operation not permitted".
+ */
+static void nested_tracer_refused(struct proc *p)
+{
+	static bool said;
+	long request = (long)p->sc.args[0];
+	pid_t target = request == PTRACE_TRACEME ? p->tid : (pid_t)p->sc.args[1];
+	const char *who = p->tg->binary ? p->tg->binary : "a process";
+	char what[64];
+
+	if (request != PTRACE_TRACEME && !proc_lookup(target))
+		return; /* not ours: refused for another reason */
+	if (request == PTRACE_TRACEME)
+		snprintf(what, sizeof(what), "ptrace(PTRACE_TRACEME)");
+	else
+		snprintf(what, sizeof(what), "ptrace(%s, %d)", request == PTRACE_ATTACH ? "PTRACE_ATTACH" : "PTRACE_SEIZE",
+			 (int)target);
+	manifest_warn(mf, "nested-ptrace", "%s (process %d): %s failed with EPERM: process %d is traced by fingerprint, "
+		      "and the kernel allows one tracer", who, (int)p->tid, what, (int)target);
+	if (!said) {
+		said = true;
+		if (request == PTRACE_TRACEME)
+			warn("warning: %s (process %d) cannot be traced by its parent: fingerprint is its tracer, and "
+			     "the kernel allows one", who, (int)p->tid);
+		else
+			warn("warning: %s (process %d) cannot trace process %d: fingerprint is its tracer, and the "
+			     "kernel allows one", who, (int)p->tid, (int)target);
+	}
+}
+
 static void refresh_cwd(struct proc *p)
 {
 	int r = path_of_cwd(p->tid, base, sizeof(base));
@@ -351,6 +400,10 @@ void syscalls_exit(struct proc *p, int64_t rval, bool is_error)
 	case SC_CHDIR:
 		if (!is_error)
 			refresh_cwd(p);
+		break;
+	case SC_PTRACE:
+		if (is_error && rval == -EPERM)
+			nested_tracer_refused(p);
 		break;
 	}
 }

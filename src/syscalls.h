@@ -18,6 +18,7 @@ enum sc_family {
 	SC_EXEC,
 	SC_MMAP,  /* watched only with PROT_EXEC in arg 2 */
 	SC_CHDIR,
+	SC_PTRACE, /* only the requests that make the caller a tracer */
 };
 
 struct sysent {

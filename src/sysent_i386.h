@@ -7,6 +7,7 @@
 [8]   = { 2, SC_OPEN,  SEN(creat),    "creat" },
 [11]  = { 3, SC_EXEC,  SEN(execve),   "execve" },
 [12]  = { 1, SC_CHDIR, SEN(chdir),    "chdir" },
+[26]  = { 4, SC_PTRACE, SEN(ptrace),  "ptrace" },
 [133] = { 1, SC_CHDIR, SEN(fchdir),   "fchdir" },
 [192] = { 6, SC_MMAP,  SEN(mmap),     "mmap2" },
 [295] = { 4, SC_OPEN,  SEN(openat),   "openat" },

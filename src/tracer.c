@@ -50,6 +50,7 @@ static struct trace_result *result;
 static pid_t first_pid;
 static int first_pidfd = -1;  /* signals the first process without risk of pid reuse */
 static bool killed_all;
+static bool detaching;  /* the command exited and daemons are not followed: let go of the rest */
 static char command_path[PATH_MAX];
 /* FINGERPRINT_TEST_VANISH=PATH (for the tests): kill the process whose open of PATH is at its exit stop. */
 static const char *test_vanish;
@@ -282,11 +283,33 @@ static struct event *next_event(void)
 static void record_exit(struct proc *p, int status)
 {
 	struct mf_exit *e = &p->tg->rec->exit;
+	if (p->tg->rec->detached) {
+		/* Some threads were let go, but the process ended before the rest were. */
+		p->tg->rec->detached = false;
+		result->detached--;
+	}
 	e->exited = true;
 	e->signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
 	e->status = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
 	if (p->tg->tgid == first_pid)
 		result->exit = *e;
+}
+
+static void interrupt_tracee(struct proc *p, void *ctx)
+{
+	(void)ctx;
+	if (ptrace(PTRACE_INTERRUPT, p->tid, 0L, 0L) < 0 && errno != ESRCH)
+		manifest_warn(mf, "ptrace-interrupt", "PTRACE_INTERRUPT on %d: %s", (int)p->tid, strerror(errno));
+}
+
+/*
+ * The command's process exited and daemons are not followed: stop every
+ * tracee still running, so that each is let go at its next stop (detach_tracee).
+ */
+static void start_detaching(void)
+{
+	detaching = true;
+	proc_foreach(interrupt_tracee, NULL);
 }
 
 static void on_exited(struct event *ev)
@@ -307,6 +330,8 @@ static void on_exited(struct event *ev)
 	if (p->flags & PROC_ADOPTED)
 		add_tombstone((struct tombstone){ ev->tid, ev->tid == p->tg->tgid ? p->tg->rec : NULL, false, 0 });
 	proc_remove(p);
+	if (ev->tid == first_pid && !opts->follow_daemons && !killed_all && !detaching)
+		start_detaching();
 }
 
 static bool get_syscall_info(struct proc *p, struct __ptrace_syscall_info *info)
@@ -360,7 +385,8 @@ static void on_syscall_stop(struct event *ev)
 	resume(p, ev->tid, 0);
 }
 
-static void on_new_child(struct event *ev)
+/* The bookkeeping of a fork, vfork or clone event; the parent stays stopped. */
+static void note_new_child(struct event *ev)
 {
 	unsigned long msg = 0;
 	struct proc *parent = ev->p;
@@ -383,7 +409,6 @@ static void on_new_child(struct event *ev)
 				rec->exit = (struct mf_exit){ true, WIFEXITED(t.status) ? WEXITSTATUS(t.status) : 0,
 							      WIFSIGNALED(t.status) ? WTERMSIG(t.status) : 0 };
 			}
-			resume(parent, ev->tid, 0);
 			return;
 		}
 		bool thread = ev->ptrace_event == PTRACE_EVENT_CLONE && tgid_of(tid) == parent->tg->tgid;
@@ -408,15 +433,20 @@ static void on_new_child(struct event *ev)
 			inherit_record(child->tg->rec, parent->tg);
 		}
 	}
-	resume(parent, ev->tid, 0);
 }
 
-static void on_exec(struct event *ev)
+static void on_new_child(struct event *ev)
+{
+	note_new_child(ev);
+	resume(ev->p, ev->tid, 0);
+}
+
+/* The proc that exec'd, at ev->tid: a non-leader thread that exec'd takes over the leader's tid. */
+static struct proc *exec_rekey(struct event *ev)
 {
 	unsigned long former = 0;
 	struct proc *p = ev->p;
 
-	/* A non-leader thread exec'd: it takes over the leader's tid. */
 	if (ptrace(PTRACE_GETEVENTMSG, ev->tid, 0L, &former) == 0 && (pid_t)former != ev->tid) {
 		struct proc *execer = proc_lookup((pid_t)former);
 		if (execer) {
@@ -426,9 +456,41 @@ static void on_exec(struct event *ev)
 			p = execer;
 		}
 	}
+	return p;
+}
+
+static void on_exec(struct event *ev)
+{
+	struct proc *p = exec_rekey(ev);
 	p->flags &= ~PROC_STARTUP;
 	syscalls_exec_done(p);
 	resume(p, ev->tid, 0);
+}
+
+/*
+ * Let the stopped tracee of `ev` run on untraced (with the signal it was
+ * about to get, at a signal-delivery-stop; a group-stop stays a stop) and
+ * mark its process as left running.
+ */
+static void detach_tracee(struct event *ev)
+{
+	struct proc *p = ev->kind == EV_EXEC ? exec_rekey(ev) : ev->p;
+	struct mf_process *rec = p->tg->rec;
+	if (ev->kind == EV_NEW_CHILD)
+		note_new_child(ev); /* the child is detached at its own first stop */
+	if (ptrace(PTRACE_DETACH, ev->tid, 0L, ev->kind == EV_SIGNAL ? (long)ev->sig : 0L) < 0) {
+		if (errno == ESRCH)
+			return; /* killed meanwhile: its exit comes next */
+		manifest_warn(mf, "ptrace-detach", "cannot detach from %d: %s", (int)ev->tid, strerror(errno));
+	}
+	if (!rec->exit.exited && !rec->detached) {
+		rec->detached = true;
+		result->detached++;
+	}
+	/* Its parent's fork event may still come: it must not recreate it. */
+	if (p->flags & PROC_ADOPTED)
+		add_tombstone((struct tombstone){ ev->tid, ev->tid == p->tg->tgid ? rec : NULL, false, 0 });
+	proc_remove(p);
 }
 
 static bool dispatch_event(struct event *ev)
@@ -442,6 +504,9 @@ static bool dispatch_event(struct event *ev)
 			resume(ev->p, ev->tid, 0);
 			return true;
 		}
+	} else if (detaching && ev->kind != EV_EXITED) {
+		detach_tracee(ev);
+		return true;
 	}
 	switch (ev->kind) {
 	case EV_EXITED:

@@ -12,6 +12,13 @@
 
 struct tracer_opts {
 	bool seccomp;       /* false: stop on every syscall (PTRACE_SYSCALL) */
+	/*
+	 * false: when the command's own process exits, detach from the ones
+	 * still running and return. Needs seccomp false: a process keeps its
+	 * filter after the tracer leaves, and its watched syscalls would then
+	 * fail with ENOSYS.
+	 */
+	bool follow_daemons;
 	char *const *argv;  /* the command, NULL-terminated */
 };
 
@@ -27,6 +34,7 @@ struct trace_result {
 	struct mf_exit exit;  /* of the command (the first process) */
 	bool complete;        /* false when the trace was cut short */
 	int interrupted_by;   /* the signal that cut it short, or 0 */
+	size_t detached;      /* processes left running (follow_daemons false) */
 };
 
 /*
@@ -44,7 +52,9 @@ int tracer_interrupted(void);
 
 /*
  * Run opts->argv under the tracer until every process of its tree has
- * exited, recording into `m`. Setup failures (fork, ptrace refused, kernel
+ * exited (or, without follow_daemons, until the command's own process has
+ * and the others are detached, their records marked `detached`),
+ * recording into `m`. Setup failures (fork, ptrace refused, kernel
  * without PTRACE_GET_SYSCALL_INFO) die with EXIT_INTERNAL; everything the
  * tracees cause is recorded as warnings in `m`.
  */

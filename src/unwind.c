@@ -668,14 +668,15 @@ int unwind_caller(pid_t tid, struct tgroup *g, uint64_t ip, uint64_t sp, struct 
 	have_regs = false;
 	for (unsigned i = 0; i < PAGE_CACHE; i++)
 		pages[i].valid = false;
+	/* The thread's own maps: a leader that called pthread_exit shows none. */
 	if (!g->umap)
-		g->umap = snapshot(g->tgid);
+		g->umap = snapshot(tid);
 	use_snapshot(g->umap);
 	struct umapping *mp = mapping_at(ip);
 	if (!mp && cur_map) {
 		/* Mapped since the snapshot without a trapped mmap: look again once. */
 		unwind_invalidate(g);
-		use_snapshot(g->umap = snapshot(g->tgid));
+		use_snapshot(g->umap = snapshot(tid));
 		mp = mapping_at(ip);
 	}
 	if (!cur_map)

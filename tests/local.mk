@@ -13,7 +13,20 @@ check_PROGRAMS += \
 	tests/fixtures/forkstorm \
 	tests/fixtures/lsfd \
 	tests/fixtures/ids \
-	tests/fixtures/badptr
+	tests/fixtures/badptr \
+	tests/fixtures/procstorm \
+	tests/fixtures/chain \
+	tests/fixtures/threadfiles \
+	tests/fixtures/exec_busy \
+	tests/fixtures/thread_exit \
+	tests/fixtures/thread_churn \
+	tests/fixtures/zombie \
+	tests/fixtures/daemon
+tests_fixtures_threadfiles_LDADD = -lpthread
+tests_fixtures_exec_busy_LDADD = -lpthread
+tests_fixtures_thread_exit_LDADD = -lpthread
+tests_fixtures_thread_churn_LDADD = -lpthread
+tests_fixtures_daemon_LDADD = -lpthread
 tests_fixtures_forkburst_LDADD = -lpthread
 tests_fixtures_threads8_LDADD = -lpthread
 tests_fixtures_exec_thread_LDADD = -lpthread
@@ -69,6 +82,19 @@ FP_SHELL_TESTS = \
 	tests/cloexec.test \
 	tests/setuid.test
 TESTS += $(FP_SHELL_TESTS)
+
+# Load and lifecycle: many processes and threads, daemons, nested tracers.
+FP_LOAD_TESTS = \
+	tests/load-storm.test \
+	tests/load-chain.test \
+	tests/load-threads.test \
+	tests/exec-busy.test \
+	tests/thread-exit.test \
+	tests/zombie.test \
+	tests/daemons.test \
+	tests/nested-ptrace.test
+TESTS += $(FP_LOAD_TESTS)
+EXTRA_DIST += $(FP_LOAD_TESTS)
 
 EXTRA_DIST += \
 	tests/init.sh \
