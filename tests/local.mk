@@ -10,7 +10,8 @@ check_PROGRAMS += \
 	tests/fixtures/clone3_child \
 	tests/fixtures/spawn \
 	tests/fixtures/forkburst \
-	tests/fixtures/forkstorm
+	tests/fixtures/forkstorm \
+	tests/fixtures/hostile
 tests_fixtures_forkburst_LDADD = -lpthread
 tests_fixtures_threads8_LDADD = -lpthread
 tests_fixtures_exec_thread_LDADD = -lpthread
@@ -54,7 +55,8 @@ FP_SHELL_TESTS = \
 	tests/special-paths.test \
 	tests/races.test \
 	tests/launch.test \
-	tests/schema.test
+	tests/schema.test \
+	tests/hostile.test
 TESTS += $(FP_SHELL_TESTS)
 
 EXTRA_DIST += \
