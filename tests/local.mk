@@ -129,7 +129,7 @@ tests_fuzz_fuzz_replay_CPPFLAGS = $(AM_CPPFLAGS) -DFP_FUZZ_REPLAY
 tests_fuzz_fuzz_replay_LDADD = $(FP_LIBS)
 TESTS += tests/fuzz-replay.test
 EXTRA_DIST += tests/fuzz-replay.test samples/manifests/trace-sh.json samples/manifests/trace-job.json \
-	samples/manifests/scan-cat.json samples/manifests/trace-sh-merged.json \
+	samples/manifests/scan-cat.json samples/manifests/trace-sh-merged.json samples/manifests/trace-bytes.json \
 	tests/fuzz/regress-duplicate-library.json
 
 FUZZ_SECONDS = 300
