@@ -2,6 +2,7 @@
 #include "manifest_json.h"
 #include "diff.h"
 #include "elfinfo.h"
+#include "manifest_text.h"
 #include "provenance.h"
 
 #include <cjson/cJSON.h>
@@ -15,46 +16,10 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-bool manifest_json_needs_escape(const char *s, size_t len)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	for (size_t i = 0; i < len;) {
-		size_t n = u[i] ? utf8_seq(u + i, len - i) : 0;
-		if (!n || (u[i] == '\\' && i + 1 < len && (u[i + 1] == '\\' || u[i + 1] == 'x')))
-			return true;
-		i += n;
-	}
-	return false;
-}
-
-char *manifest_json_escape(const char *s, size_t len)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	if (!manifest_json_needs_escape(s, len))
-		return xstrndup(s, len);
-	struct buf b = { 0 };
-	for (size_t i = 0; i < len;) {
-		size_t n = u[i] ? utf8_seq(u + i, len - i) : 0;
-		if (u[i] == '\\') {
-			buf_append(&b, "\\\\", 2);
-			i++;
-		} else if (n) {
-			buf_append(&b, s + i, n);
-			i += n;
-		} else {
-			char esc[5];
-			snprintf(esc, sizeof(esc), "\\x%02x", u[i]);
-			buf_append(&b, esc, 4);
-			i++;
-		}
-	}
-	return b.data;
-}
-
-/* A JSON string for `len` bytes that may not be UTF-8, as manifest_json_escape writes them. */
+/* A JSON string for `len` bytes that may not be UTF-8, as manifest_text_escape writes them. */
 static cJSON *jstr_n(const char *s, size_t len)
 {
-	autofree char *text = manifest_json_escape(s, len);
+	autofree char *text = manifest_text_escape(s, len);
 	return cJSON_CreateString(text);
 }
 
@@ -63,101 +28,16 @@ static cJSON *jstr(const char *s)
 	if (!s)
 		return cJSON_CreateNull();
 	size_t len = strlen(s);
-	return manifest_json_needs_escape(s, len) ? jstr_n(s, len) : cJSON_CreateString(s);
+	return manifest_text_needs_escape(s, len) ? jstr_n(s, len) : cJSON_CreateString(s);
 }
 
 /* A JSON string of the base64 of `s`, or NULL when `s` is written as it is (no "_b64" is needed). */
 static cJSON *jb64_n(const char *s, size_t len)
 {
-	if (!manifest_json_needs_escape(s, len))
+	if (!manifest_text_needs_escape(s, len))
 		return NULL;
 	autofree char *b = b64_encode(s, len);
 	return cJSON_CreateString(b);
-}
-
-/*
- * The order of the texts written for `a` and `b`: their byte order unless
- * one is escaped (a byte 0xff is written \xff, before 'e'), so that arrays
- * are sorted as a reader of the JSON sees them. NULL first.
- */
-static int cmp_text(const char *a, const char *b)
-{
-	if (!a || !b)
-		return (a != NULL) - (b != NULL);
-	size_t la = strlen(a), lb = strlen(b);
-	if (!manifest_json_needs_escape(a, la) && !manifest_json_needs_escape(b, lb))
-		return strcmp(a, b);
-	autofree char *ta = manifest_json_escape(a, la), *tb = manifest_json_escape(b, lb);
-	return strcmp(ta, tb);
-}
-
-static int cmp_text_ptr(const void *a, const void *b)
-{
-	return cmp_text(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* Entries of the model (mf_binary, mf_file, ...) begin with their path. */
-static int cmp_entry_text(const void *a, const void *b)
-{
-	return cmp_text(**(const char *const *const *)a, **(const char *const *const *)b);
-}
-
-/*
- * Sort `v` (n items of `size` bytes, in byte order) into the order of their
- * texts with `cmp`, when one of the `n` strings `key(v, i)` is escaped
- * (otherwise the orders agree and nothing moves).
- */
-static void text_order(void *v, size_t n, size_t size, const char *(*key)(const void *v, size_t i),
-		       int (*cmp)(const void *, const void *))
-{
-	for (size_t i = 0; i < n; i++) {
-		const char *k = key(v, i);
-		if (k && manifest_json_needs_escape(k, strlen(k))) {
-			qsort(v, n, size, cmp);
-			return;
-		}
-	}
-}
-
-static const char *key_of_entry(const void *v, size_t i)
-{
-	return **((const char *const *const *)v + i);
-}
-
-static const char *key_of_str(const void *v, size_t i)
-{
-	return ((const char *const *)v)[i];
-}
-
-/* A copy of the `n` items of `v` (malloc'd, owned by the caller) in the order of their texts (`key`, `cmp`). */
-static void *text_sorted_copy(const void *v, size_t n, size_t size, const char *(*key)(const void *v, size_t i),
-			      int (*cmp)(const void *, const void *))
-{
-	void *copy = xmalloc(n * size);
-	if (n)
-		memcpy(copy, v, n * size);
-	text_order(copy, n, size, key, cmp);
-	return copy;
-}
-
-/* An argv (or other string list): `len` bytes of NUL-terminated strings. */
-struct blob {
-	const char *data;
-	size_t len;
-};
-
-/* Lists in the order of their strings' texts, item by item, a shorter list first on a common prefix. */
-static int cmp_blob_text(const void *pa, const void *pb)
-{
-	const struct blob *a = pa, *b = pb;
-	const char *x = a->data, *y = b->data, *xe = x + a->len, *ye = y + b->len;
-	for (; x < xe && y < ye; x += strnlen(x, xe - x) + 1, y += strnlen(y, ye - y) + 1) {
-		autofree char *tx = xstrndup(x, strnlen(x, xe - x)), *ty = xstrndup(y, strnlen(y, ye - y));
-		int r = cmp_text(tx, ty);
-		if (r)
-			return r;
-	}
-	return (x < xe) - (y < ye);
 }
 
 static void add_str(cJSON *obj, const char *key, const char *s)
@@ -208,19 +88,10 @@ static cJSON *blob_b64_all(const char *blob, size_t len)
 	return a;
 }
 
-/* True when a string of the blob is written escaped. */
-static bool blob_escaped(const char *blob, size_t len)
-{
-	for (const char *s = blob, *end = blob + len; s < end; s += strnlen(s, end - s) + 1)
-		if (manifest_json_needs_escape(s, strnlen(s, end - s)))
-			return true;
-	return false;
-}
-
 /* The base64 of every string of the blob, or NULL when each is written as it is. */
 static cJSON *blob_b64(const char *blob, size_t len)
 {
-	return blob_escaped(blob, len) ? blob_b64_all(blob, len) : NULL;
+	return manifest_text_list_escaped(blob, len) ? blob_b64_all(blob, len) : NULL;
 }
 
 /* `key`: the argv (or other string list) in `blob`, and `key`_b64 when one of its strings is escaped. */
@@ -245,7 +116,7 @@ static void strv_blob(char *const *v, struct buf *b)
 static cJSON *strset_array(const struct strset *s)
 {
 	const char **v = strset_sorted(s);
-	text_order(v, s->n, sizeof(*v), key_of_str, cmp_text_ptr);
+	manifest_text_sort_strings(v, s->n);
 	cJSON *a = cJSON_CreateArray();
 	for (size_t i = 0; i < s->n; i++)
 		cJSON_AddItemToArray(a, jstr(v[i]));
@@ -503,13 +374,13 @@ static cJSON *libraries_json(const struct manifest *m)
 static int cmp_opener(const void *pa, const void *pb)
 {
 	const struct mf_opener *a = pa, *b = pb;
-	int r = cmp_text(a->binary, b->binary);
+	int r = manifest_text_cmp(a->binary, b->binary);
 	if (!r)
-		r = cmp_text(a->module, b->module);
+		r = manifest_text_cmp(a->module, b->module);
 	if (!r)
-		r = cmp_text(a->function, b->function);
+		r = manifest_text_cmp(a->function, b->function);
 	if (!r)
-		r = cmp_text(a->for_lib, b->for_lib);
+		r = manifest_text_cmp(a->for_lib, b->for_lib);
 	return r ? r : (int)a->unknown - (int)b->unknown;
 }
 
@@ -597,7 +468,7 @@ static void per_binary_json(const struct manifest *m, cJSON *root)
 			for (size_t k = 0; k < b->env.size; k++)
 				v[k] = b->env.keys[slots[k]];
 			free(slots);
-			text_order(v, b->env.size, sizeof(*v), key_of_str, cmp_text_ptr);
+			manifest_text_sort_strings(v, b->env.size);
 			struct buf blob = { 0 };
 			cJSON *a = cJSON_CreateArray();
 			for (size_t k = 0; k < b->env.size; k++) {
@@ -613,15 +484,14 @@ static void per_binary_json(const struct manifest *m, cJSON *root)
 		}
 		if (b->cmdlines.size) {
 			size_t *slots = map_sorted_slots(&b->cmdlines);
-			struct blob *v = xmalloc(b->cmdlines.size * sizeof(*v));
+			struct mf_strlist *v = xmalloc(b->cmdlines.size * sizeof(*v));
 			bool any = false;
 			for (size_t k = 0; k < b->cmdlines.size; k++) {
-				v[k] = (struct blob){ b->cmdlines.keys[slots[k]], b->cmdlines.lens[slots[k]] };
-				any = any || blob_escaped(v[k].data, v[k].len);
+				v[k] = (struct mf_strlist){ b->cmdlines.keys[slots[k]], b->cmdlines.lens[slots[k]] };
+				any = any || manifest_text_list_escaped(v[k].data, v[k].len);
 			}
 			free(slots);
-			if (any)
-				qsort(v, b->cmdlines.size, sizeof(*v), cmp_blob_text);
+			manifest_text_sort_lists(v, b->cmdlines.size);
 			cJSON *a = cJSON_CreateArray(), *a64 = cJSON_CreateArray();
 			for (size_t k = 0; k < b->cmdlines.size; k++) {
 				const char *argv = v[k].data;
@@ -684,6 +554,15 @@ static cJSON *runs_json(char *const *runs, size_t n_runs)
 	return a;
 }
 
+/* A malloc'd copy of an array of `n` pointers (owned by the caller). */
+static void *ptrs_copy(const void *v, size_t n)
+{
+	void *copy = xmalloc((n ? n : 1) * sizeof(void *));
+	if (n)
+		memcpy(copy, v, n * sizeof(void *));
+	return copy;
+}
+
 /* The manifest as JSON: one run (`run`), or a merged manifest's `n_runs` kept runs. */
 static cJSON *manifest_to_json(const struct manifest *model, const struct run_info *run, char *const *runs,
 			       size_t n_runs)
@@ -694,16 +573,16 @@ static cJSON *manifest_to_json(const struct manifest *model, const struct run_in
 	 */
 	struct manifest view = *model;
 	const struct manifest *m = &view;
-	view.sorted_binaries = text_sorted_copy(model->sorted_binaries, model->n_binaries,
-						sizeof(*view.sorted_binaries), key_of_entry, cmp_entry_text);
-	view.sorted_libraries = text_sorted_copy(model->sorted_libraries, model->n_libraries,
-						 sizeof(*view.sorted_libraries), key_of_entry, cmp_entry_text);
-	view.sorted_files = text_sorted_copy(model->sorted_files, model->n_files, sizeof(*view.sorted_files),
-					     key_of_entry, cmp_entry_text);
-	view.sorted_missing = text_sorted_copy(model->sorted_missing, model->n_missing, sizeof(*view.sorted_missing),
-					       key_of_entry, cmp_entry_text);
-	view.unpackaged = text_sorted_copy(model->unpackaged, model->n_unpackaged, sizeof(*view.unpackaged),
-					   key_of_str, cmp_text_ptr);
+	view.sorted_binaries = ptrs_copy(model->sorted_binaries, model->n_binaries);
+	view.sorted_libraries = ptrs_copy(model->sorted_libraries, model->n_libraries);
+	view.sorted_files = ptrs_copy(model->sorted_files, model->n_files);
+	view.sorted_missing = ptrs_copy(model->sorted_missing, model->n_missing);
+	view.unpackaged = ptrs_copy(model->unpackaged, model->n_unpackaged);
+	manifest_text_sort_entries(view.sorted_binaries, view.n_binaries);
+	manifest_text_sort_entries(view.sorted_libraries, view.n_libraries);
+	manifest_text_sort_entries(view.sorted_files, view.n_files);
+	manifest_text_sort_entries(view.sorted_missing, view.n_missing);
+	manifest_text_sort_strings(view.unpackaged, view.n_unpackaged);
 
 	cJSON *root = cJSON_CreateObject();
 	add_str(root, "schema", "fingerprint/1");

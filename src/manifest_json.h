@@ -103,19 +103,4 @@ struct diff_change;
 int manifest_json_print_diff(FILE *f, const char *old_file, const char *new_file, const struct diff_change *v,
 			     size_t n);
 
-/*
- * How a manifest writes bytes that came from the traced programs (paths,
- * arguments, environment entries), so that the JSON stays UTF-8 and the
- * text decodes to one byte string only: `len` bytes that are valid UTF-8
- * and hold neither of the two-character sequences \\ and \x as they are;
- * any others escaped, each backslash as the two characters \\ and each byte
- * that is not part of valid UTF-8 (a NUL included) as the four characters
- * \xHH (lowercase hex). Decoding: \\ is a backslash, \xHH the byte, and any
- * other backslash itself.
- */
-/* True when the `len` bytes at `s` are written escaped. */
-bool manifest_json_needs_escape(const char *s, size_t len);
-/* The text written for the `len` bytes at `s`: malloc'd, owned by the caller. */
-char *manifest_json_escape(const char *s, size_t len);
-
 #endif

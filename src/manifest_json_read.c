@@ -8,6 +8,7 @@
 #include "config.h"
 #include "manifest_json.h"
 #include "elfinfo.h"
+#include "manifest_text.h"
 #include "provenance.h"
 
 #include <cjson/cJSON.h>
@@ -97,55 +98,20 @@ static const cJSON *get_object(struct reader *r, const cJSON *o, const char *key
 	return get_typed(r, o, key, where, required, cJSON_IsObject, "an object");
 }
 
-/*
- * The bytes text `s` (the value at `where`) stands for, as
- * manifest_json_escape writes them: `s` itself when it holds no backslash,
- * else decoded (\\ and \xHH; any other backslash is itself), which must
- * give `s` back when escaped again.
- * Malloc'd (owned by the caller); NULL after an error.
- */
+/* The bytes text `s` (the value at `where`) stands for (manifest_text.h): malloc'd; NULL after an error. */
 static char *unescape(struct reader *r, const char *s, const char *where)
 {
-	if (!strchr(s, '\\'))
-		return xstrdup(s);
-	struct buf b = { 0 };
-	for (const char *p = s; *p;) {
-		static const char hex[] = "0123456789abcdef";
-		const char *hi, *lo;
-		if (*p != '\\') {
-			buf_append(&b, p++, 1);
-		} else if (p[1] == '\\') {
-			buf_append(&b, p, 1);
-			p += 2;
-		} else if (p[1] == 'x' && p[2] && p[3] && (hi = strchr(hex, p[2])) && (lo = strchr(hex, p[3]))) {
-			char c = (char)((hi - hex) << 4 | (lo - hex));
-			if (c == '\0') {
-				buf_free(&b);
-				return failf(r, where, "\\x00: a NUL byte"), NULL;
-			}
-			buf_append(&b, &c, 1);
-			p += 4;
-		} else if (p[1] == 'x') {
-			buf_free(&b);
-			return failf(r, where, "\\x not followed by two lowercase hex digits"), NULL;
-		} else {
-			buf_append(&b, p++, 1);
-		}
-	}
-	autofree char *again = manifest_json_escape(b.data, b.len);
-	if (strcmp(again, s) != 0) {
-		buf_free(&b);
-		return failf(r, where, "not escaped as fingerprint writes it (\\xHH only for bytes that are not UTF-8)"),
-		       NULL;
-	}
-	return b.data;
+	const char *why;
+	char *bytes = manifest_text_unescape(s, &why);
+	if (!bytes)
+		failf(r, where, "%s", why);
+	return bytes;
 }
 
 /*
  * The bytes of text `text` (at `where`) given exactly by the base64 string
  * `b64` (at `where_b64`), or by `text` alone when `b64` is NULL. Malloc'd
- * (owned by the caller); NULL after an error: `b64` is not a string of
- * base64, holds a NUL byte or does not match `text`.
+ * (owned by the caller); NULL after an error.
  */
 static char *exact(struct reader *r, const char *text, const cJSON *b64, const char *where, const char *where_b64)
 {
@@ -153,20 +119,11 @@ static char *exact(struct reader *r, const char *text, const cJSON *b64, const c
 		return unescape(r, text, where);
 	if (!cJSON_IsString(b64))
 		return failf(r, where_b64, "expected a string (base64)"), NULL;
-	size_t n;
-	char *raw = b64_decode(b64->valuestring, &n);
-	if (!raw)
-		return failf(r, where_b64, "not base64 (RFC 4648, padded)"), NULL;
-	if (memchr(raw, '\0', n)) {
-		free(raw);
-		return failf(r, where_b64, "a NUL byte in the decoded value"), NULL;
-	}
-	autofree char *again = manifest_json_escape(raw, n);
-	if (strcmp(again, text) != 0) {
-		free(raw);
-		return failf(r, where_b64, "does not match the text beside it (%s)", where), NULL;
-	}
-	return raw;
+	const char *why;
+	char *bytes = manifest_text_from_b64(text, b64->valuestring, &why);
+	if (!bytes)
+		failf(r, where_b64, "%s", why);
+	return bytes;
 }
 
 /* The sibling `key`_b64 of `key` in object `o`, or NULL when absent or null. */
