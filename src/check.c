@@ -41,10 +41,14 @@ static void problem(struct check *c, const char *fmt, ...) FP_PRINTF(2, 3);
 static void problem(struct check *c, const char *fmt, ...)
 {
 	va_list ap;
+	char *line;
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	if (vasprintf(&line, fmt, ap) < 0)
+		die(EXIT_INTERNAL, "out of memory");
 	va_end(ap);
+	fput_text(stdout, line); /* paths with control characters or bytes that are not UTF-8 as \xHH */
 	putchar('\n');
+	free(line);
 	c->problems++;
 }
 

@@ -346,11 +346,19 @@ static void print_text(const struct diff *d, const struct diff_opts *o)
 			printf("%s:\n", section);
 		}
 		counts[c->kind]++;
-		printf("%c %s%s%s", "+-~"[c->kind], c->binary ? c->binary : "", c->binary ? ": " : "", c->key);
-		for (size_t k = 0; k < c->n_fields; k++)
-			printf("%s %s %s -> %s", k ? ";" : ":", c->fields[k].name,
-			       c->fields[k].old_value ? c->fields[k].old_value : "(none)",
-			       c->fields[k].new_value ? c->fields[k].new_value : "(none)");
+		/* One line each: control characters and bytes that are not UTF-8 as \xHH. */
+		printf("%c ", "+-~"[c->kind]);
+		if (c->binary) {
+			fput_text(stdout, c->binary);
+			fputs(": ", stdout);
+		}
+		fput_text(stdout, c->key);
+		for (size_t k = 0; k < c->n_fields; k++) {
+			printf("%s %s ", k ? ";" : ":", c->fields[k].name);
+			fput_text(stdout, c->fields[k].old_value ? c->fields[k].old_value : "(none)");
+			fputs(" -> ", stdout);
+			fput_text(stdout, c->fields[k].new_value ? c->fields[k].new_value : "(none)");
+		}
 		putchar('\n');
 	}
 	printf("%zu added, %zu removed, %zu changed\n", counts[DIFF_ADDED], counts[DIFF_REMOVED], counts[DIFF_CHANGED]);

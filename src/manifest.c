@@ -151,11 +151,11 @@ void manifest_add_env(struct manifest *m, struct mf_binary *b, const char *blob,
 {
 	struct buf redacted = { 0 };
 	for (const char *s = blob, *end = blob + len; s < end; s += strlen(s) + 1) {
-		const char *entry = s;
-		if (!m->keep_secrets && manifest_env_is_secret(s)) {
-			const char *eq = strchr(s, '=');
+		const char *entry = s, *eq = strchr(s, '=');
+		/* An entry without '=' (possible with a hand-built envp) has no value to hide: kept as it is. */
+		if (!m->keep_secrets && eq && manifest_env_is_secret(s)) {
 			redacted.len = 0;
-			buf_append(&redacted, s, eq ? (size_t)(eq - s) : strlen(s));
+			buf_append(&redacted, s, (size_t)(eq - s));
 			buf_append(&redacted, "=<redacted>", 11);
 			entry = redacted.data;
 		}
@@ -171,8 +171,9 @@ void manifest_add_cmdline(struct manifest *m, struct mf_binary *b, const char *b
 	const char **key = NULL;
 	void **slot = map_slot(&b->cmdlines, blob, len, &key);
 	if (*slot == NULL) {
-		char *copy = xmalloc(len);
+		char *copy = xmalloc(len + 1); /* NUL-terminated even when the last argument was not */
 		memcpy(copy, blob, len);
+		copy[len] = '\0';
 		*key = copy;
 		*slot = copy;
 	}

@@ -2,6 +2,7 @@
 #include "manifest_json.h"
 #include "diff.h"
 #include "elfinfo.h"
+#include "manifest_text.h"
 #include "provenance.h"
 
 #include <cjson/cJSON.h>
@@ -18,79 +19,48 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-size_t manifest_json_utf8_seq(const unsigned char *s, size_t avail)
-{
-	if (avail == 0)
-		return 0;
-	if (s[0] < 0x80)
-		return 1;
-	size_t n = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 && s[0] <= 0xef ? 3 : s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : 0;
-	if (n > avail)
-		return 0;
-	for (size_t i = 1; i < n; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	if (n == 3 && ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0)))
-		return 0; /* overlong, surrogate */
-	if (n == 4 && ((s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90)))
-		return 0;
-	return n;
-}
-
-/* The same in a NUL-terminated string (a NUL stops any sequence). */
-static size_t utf8_seq(const unsigned char *s)
-{
-	return manifest_json_utf8_seq(s, 4);
-}
-
-/*
- * A JSON string for bytes that may not be UTF-8: invalid bytes are written as
- * the four characters \xHH (and a backslash as \\ only then, so the bytes stay
- * recoverable); valid text is unchanged.
- */
+/* A JSON string for `len` bytes that may not be UTF-8, as manifest_text_escape writes them. */
 static cJSON *jstr_n(const char *s, size_t len)
 {
-	const unsigned char *u = (const unsigned char *)s;
-	bool valid = true;
-	for (size_t i = 0; i < len;) {
-		size_t n = u[i] ? utf8_seq(u + i) : 0;
-		if (!n || i + n > len) {
-			valid = false;
-			break;
-		}
-		i += n;
-	}
-	if (valid)
-		return cJSON_CreateString(s);
-	struct buf b = { 0 };
-	for (size_t i = 0; i < len;) {
-		size_t n = u[i] ? utf8_seq(u + i) : 0;
-		if (n && i + n <= len && u[i] != '\\') {
-			buf_append(&b, s + i, n);
-			i += n;
-		} else if (u[i] == '\\') {
-			buf_append(&b, "\\\\", 2);
-			i++;
-		} else {
-			char esc[5];
-			snprintf(esc, sizeof(esc), "\\x%02x", u[i]);
-			buf_append(&b, esc, 4);
-			i++;
-		}
-	}
-	cJSON *j = cJSON_CreateString(b.data ? b.data : "");
-	buf_free(&b);
-	return j;
+	autofree char *text = manifest_text_escape(s, len);
+	return cJSON_CreateString(text);
 }
 
 static cJSON *jstr(const char *s)
 {
-	return s ? jstr_n(s, strlen(s)) : cJSON_CreateNull();
+	if (!s)
+		return cJSON_CreateNull();
+	size_t len = strlen(s);
+	return manifest_text_needs_escape(s, len) ? jstr_n(s, len) : cJSON_CreateString(s);
+}
+
+/* A JSON string of the base64 of `s`, or NULL when `s` is written as it is (no "_b64" is needed). */
+static cJSON *jb64_n(const char *s, size_t len)
+{
+	if (!manifest_text_needs_escape(s, len))
+		return NULL;
+	autofree char *b = b64_encode(s, len);
+	return cJSON_CreateString(b);
 }
 
 static void add_str(cJSON *obj, const char *key, const char *s)
 {
 	cJSON_AddItemToObject(obj, key, jstr(s));
+}
+
+/*
+ * `key`: the text of `s`, a path or another string that came from the traced
+ * programs; and when that text is escaped, `key`_b64: the exact bytes.
+ */
+static void add_exact(cJSON *obj, const char *key, const char *s)
+{
+	add_str(obj, key, s);
+	cJSON *b = s ? jb64_n(s, strlen(s)) : NULL;
+	if (b) {
+		char k[64];
+		snprintf(k, sizeof(k), "%s_b64", key);
+		cJSON_AddItemToObject(obj, k, b);
+	}
 }
 
 /* Add `item` under a key that may not be UTF-8 (a path), escaped like any string. */
@@ -101,26 +71,55 @@ static void add_item_escaped_key(cJSON *obj, const char *key, cJSON *item)
 	cJSON_Delete(k);
 }
 
-/* A JSON array of the strings in a NUL-separated blob. */
+/* A JSON array of the strings in a NUL-separated blob (the last one may lack its NUL). */
 static cJSON *blob_array(const char *blob, size_t len)
 {
 	cJSON *a = cJSON_CreateArray();
-	for (const char *s = blob, *end = blob + len; s < end; s += strlen(s) + 1)
+	for (const char *s = blob, *end = blob + len; s < end; s += strnlen(s, end - s) + 1)
 		cJSON_AddItemToArray(a, jstr_n(s, strnlen(s, end - s)));
 	return a;
 }
 
-static cJSON *strv_array(char *const *v)
+/* The base64 of every string of a NUL-separated blob. */
+static cJSON *blob_b64_all(const char *blob, size_t len)
 {
 	cJSON *a = cJSON_CreateArray();
-	for (; v && *v; v++)
-		cJSON_AddItemToArray(a, jstr(*v));
+	for (const char *s = blob, *end = blob + len; s < end; s += strnlen(s, end - s) + 1) {
+		autofree char *b = b64_encode(s, strnlen(s, end - s));
+		cJSON_AddItemToArray(a, cJSON_CreateString(b));
+	}
 	return a;
+}
+
+/* The base64 of every string of the blob, or NULL when each is written as it is. */
+static cJSON *blob_b64(const char *blob, size_t len)
+{
+	return manifest_text_list_escaped(blob, len) ? blob_b64_all(blob, len) : NULL;
+}
+
+/* `key`: the argv (or other string list) in `blob`, and `key`_b64 when one of its strings is escaped. */
+static void add_argv(cJSON *obj, const char *key, const char *blob, size_t len)
+{
+	cJSON_AddItemToObject(obj, key, blob_array(blob, len));
+	cJSON *b = blob_b64(blob, len);
+	if (b) {
+		char k[64];
+		snprintf(k, sizeof(k), "%s_b64", key);
+		cJSON_AddItemToObject(obj, k, b);
+	}
+}
+
+/* A NUL-separated blob of the strings of `v` (NULL-terminated), in `b`. */
+static void strv_blob(char *const *v, struct buf *b)
+{
+	for (; v && *v; v++)
+		buf_append(b, *v, strlen(*v) + 1);
 }
 
 static cJSON *strset_array(const struct strset *s)
 {
 	const char **v = strset_sorted(s);
+	manifest_text_sort_strings(v, s->n);
 	cJSON *a = cJSON_CreateArray();
 	for (size_t i = 0; i < s->n; i++)
 		cJSON_AddItemToArray(a, jstr(v[i]));
@@ -153,8 +152,11 @@ static cJSON *run_json(const struct manifest *m, const struct run_info *r)
 	gmtime_r(&r->start.tv_sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 
-	cJSON_AddItemToObject(o, "command", strv_array(r->command));
-	add_str(o, "cwd", r->cwd);
+	struct buf cmd = { 0 };
+	strv_blob(r->command, &cmd);
+	add_argv(o, "command", cmd.data, cmd.len);
+	buf_free(&cmd);
+	add_exact(o, "cwd", r->cwd);
 	add_str(o, "start", when);
 	cJSON_AddNumberToObject(o, "duration_s", (double)(long long)(r->duration_s * 1000 + 0.5) / 1000);
 	if (r->scan) {
@@ -323,9 +325,9 @@ static cJSON *binaries_json(const struct manifest *m)
 	for (size_t i = 0; i < m->n_binaries; i++) {
 		const struct mf_binary *b = m->sorted_binaries[i];
 		cJSON *o = cJSON_CreateObject();
-		add_str(o, "path", b->path);
+		add_exact(o, "path", b->path);
 		if (b->target)
-			add_str(o, "target", b->target);
+			add_exact(o, "target", b->target);
 		add_package(o, m, b->package);
 		cJSON_AddNumberToObject(o, "exec_count", (double)b->exec_count);
 		add_facts(o, &b->facts);
@@ -358,9 +360,9 @@ static cJSON *libraries_json(const struct manifest *m)
 	for (size_t i = 0; i < m->n_libraries; i++) {
 		const struct mf_library *l = m->sorted_libraries[i];
 		cJSON *o = cJSON_CreateObject();
-		add_str(o, "path", l->path);
+		add_exact(o, "path", l->path);
 		if (l->target)
-			add_str(o, "target", l->target);
+			add_exact(o, "target", l->target);
 		add_package(o, m, l->package);
 		if (l->how)
 			add_str(o, "how", l->how);
@@ -378,21 +380,16 @@ static cJSON *libraries_json(const struct manifest *m)
 	return a;
 }
 
-static int cmp_nullable(const char *a, const char *b)
-{
-	return a && b ? strcmp(a, b) : (a != NULL) - (b != NULL);
-}
-
 static int cmp_opener(const void *pa, const void *pb)
 {
 	const struct mf_opener *a = pa, *b = pb;
-	int r = cmp_nullable(a->binary, b->binary);
+	int r = manifest_text_cmp(a->binary, b->binary);
 	if (!r)
-		r = cmp_nullable(a->module, b->module);
+		r = manifest_text_cmp(a->module, b->module);
 	if (!r)
-		r = cmp_nullable(a->function, b->function);
+		r = manifest_text_cmp(a->function, b->function);
 	if (!r)
-		r = cmp_nullable(a->for_lib, b->for_lib);
+		r = manifest_text_cmp(a->for_lib, b->for_lib);
 	return r ? r : (int)a->unknown - (int)b->unknown;
 }
 
@@ -426,9 +423,9 @@ static cJSON *files_json(const struct manifest *m)
 	for (size_t i = 0; i < m->n_files; i++) {
 		const struct mf_file *f = m->sorted_files[i];
 		cJSON *o = cJSON_CreateObject();
-		add_str(o, "path", f->path);
+		add_exact(o, "path", f->path);
 		if (f->target)
-			add_str(o, "target", f->target);
+			add_exact(o, "target", f->target);
 		if (f->type)
 			add_str(o, "type", f->type);
 		add_package(o, m, f->package);
@@ -450,7 +447,7 @@ static cJSON *missing_json(const struct manifest *m)
 	for (size_t i = 0; i < m->n_missing; i++) {
 		const struct mf_missing *p = m->sorted_missing[i];
 		cJSON *o = cJSON_CreateObject();
-		add_str(o, "path", p->path);
+		add_exact(o, "path", p->path);
 		cJSON_AddItemToObject(o, "probed_by", strset_array(&p->probed_by));
 		if (p->tried.n) {
 			cJSON *t = cJSON_AddArrayToObject(o, "tried");
@@ -463,31 +460,73 @@ static cJSON *missing_json(const struct manifest *m)
 	return a;
 }
 
-/* {"binary": [env strings]} and {"binary": [[argv], ...]}, keys and values sorted. */
-static void per_binary_json(const struct manifest *m, cJSON **env, cJSON **cmdlines)
+/*
+ * {"binary": [env strings]} and {"binary": [[argv], ...]}, keys and values
+ * sorted; and in env_b64 and cmdlines_b64, for each binary one of whose
+ * strings is escaped, the same arrays in base64.
+ */
+static void per_binary_json(const struct manifest *m, cJSON *root)
 {
-	*env = cJSON_CreateObject();
-	*cmdlines = cJSON_CreateObject();
+	cJSON *env = cJSON_CreateObject(), *cmdlines = cJSON_CreateObject();
+	cJSON *env_b64 = cJSON_CreateObject(), *cmdlines_b64 = cJSON_CreateObject();
 	for (size_t i = 0; i < m->n_binaries; i++) {
 		const struct mf_binary *b = m->sorted_binaries[i];
 		if (b->env.size) {
 			size_t *slots = map_sorted_slots(&b->env);
-			cJSON *a = cJSON_CreateArray();
+			const char **v = xmalloc(b->env.size * sizeof(*v));
 			for (size_t k = 0; k < b->env.size; k++)
-				cJSON_AddItemToArray(a, jstr(b->env.keys[slots[k]]));
+				v[k] = b->env.keys[slots[k]];
 			free(slots);
-			add_item_escaped_key(*env, b->path, a);
+			manifest_text_sort_strings(v, b->env.size);
+			struct buf blob = { 0 };
+			cJSON *a = cJSON_CreateArray();
+			for (size_t k = 0; k < b->env.size; k++) {
+				cJSON_AddItemToArray(a, jstr(v[k]));
+				buf_append(&blob, v[k], strlen(v[k]) + 1);
+			}
+			free(v);
+			add_item_escaped_key(env, b->path, a);
+			cJSON *a64 = blob_b64(blob.data, blob.len);
+			if (a64)
+				add_item_escaped_key(env_b64, b->path, a64);
+			buf_free(&blob);
 		}
 		if (b->cmdlines.size) {
 			size_t *slots = map_sorted_slots(&b->cmdlines);
-			cJSON *a = cJSON_CreateArray();
-			for (size_t k = 0; k < b->cmdlines.size; k++)
-				cJSON_AddItemToArray(a, blob_array(b->cmdlines.keys[slots[k]],
-								   b->cmdlines.lens[slots[k]]));
+			struct mf_strlist *v = xmalloc(b->cmdlines.size * sizeof(*v));
+			bool any = false;
+			for (size_t k = 0; k < b->cmdlines.size; k++) {
+				v[k] = (struct mf_strlist){ b->cmdlines.keys[slots[k]], b->cmdlines.lens[slots[k]] };
+				any = any || manifest_text_list_escaped(v[k].data, v[k].len);
+			}
 			free(slots);
-			add_item_escaped_key(*cmdlines, b->path, a);
+			manifest_text_sort_lists(v, b->cmdlines.size);
+			cJSON *a = cJSON_CreateArray(), *a64 = cJSON_CreateArray();
+			for (size_t k = 0; k < b->cmdlines.size; k++) {
+				const char *argv = v[k].data;
+				size_t len = v[k].len;
+				cJSON_AddItemToArray(a, blob_array(argv, len));
+				if (any) /* every list of the binary, those written as they are too */
+					cJSON_AddItemToArray(a64, blob_b64_all(argv, len));
+			}
+			free(v);
+			add_item_escaped_key(cmdlines, b->path, a);
+			if (any)
+				add_item_escaped_key(cmdlines_b64, b->path, a64);
+			else
+				cJSON_Delete(a64);
 		}
 	}
+	cJSON_AddItemToObject(root, "env", env);
+	if (env_b64->child)
+		cJSON_AddItemToObject(root, "env_b64", env_b64);
+	else
+		cJSON_Delete(env_b64);
+	cJSON_AddItemToObject(root, "cmdlines", cmdlines);
+	if (cmdlines_b64->child)
+		cJSON_AddItemToObject(root, "cmdlines_b64", cmdlines_b64);
+	else
+		cJSON_Delete(cmdlines_b64);
 }
 
 static cJSON *processes_json(const struct manifest *m)
@@ -499,8 +538,11 @@ static cJSON *processes_json(const struct manifest *m)
 		cJSON_AddNumberToObject(o, "pid", p->pid);
 		cJSON_AddNumberToObject(o, "ppid", p->ppid);
 		add_str(o, "binary", p->binary);
-		cJSON_AddItemToObject(o, "argv", p->argv ? blob_array(p->argv, p->argv_len) : cJSON_CreateNull());
-		add_str(o, "cwd", p->cwd);
+		if (p->argv)
+			add_argv(o, "argv", p->argv, p->argv_len);
+		else
+			cJSON_AddNullToObject(o, "argv");
+		add_exact(o, "cwd", p->cwd);
 		cJSON_AddItemToObject(o, "exit", exit_json(&p->exit));
 		if (p->detached)
 			cJSON_AddTrueToObject(o, "detached");
@@ -523,10 +565,36 @@ static cJSON *runs_json(char *const *runs, size_t n_runs)
 	return a;
 }
 
+/* A malloc'd copy of an array of `n` pointers (owned by the caller). */
+static void *ptrs_copy(const void *v, size_t n)
+{
+	void *copy = xmalloc((n ? n : 1) * sizeof(void *));
+	if (n)
+		memcpy(copy, v, n * sizeof(void *));
+	return copy;
+}
+
 /* The manifest as JSON: one run (`run`), or a merged manifest's `n_runs` kept runs. */
-static cJSON *manifest_to_json(const struct manifest *m, const struct run_info *run, char *const *runs,
+static cJSON *manifest_to_json(const struct manifest *model, const struct run_info *run, char *const *runs,
 			       size_t n_runs)
 {
+	/*
+	 * What is written: the model with its sorted arrays (in byte order) in
+	 * the order of their texts instead, which differs when a path is escaped.
+	 */
+	struct manifest view = *model;
+	const struct manifest *m = &view;
+	view.sorted_binaries = ptrs_copy(model->sorted_binaries, model->n_binaries);
+	view.sorted_libraries = ptrs_copy(model->sorted_libraries, model->n_libraries);
+	view.sorted_files = ptrs_copy(model->sorted_files, model->n_files);
+	view.sorted_missing = ptrs_copy(model->sorted_missing, model->n_missing);
+	view.unpackaged = ptrs_copy(model->unpackaged, model->n_unpackaged);
+	manifest_text_sort_entries(view.sorted_binaries, view.n_binaries);
+	manifest_text_sort_entries(view.sorted_libraries, view.n_libraries);
+	manifest_text_sort_entries(view.sorted_files, view.n_files);
+	manifest_text_sort_entries(view.sorted_missing, view.n_missing);
+	manifest_text_sort_strings(view.unpackaged, view.n_unpackaged);
+
 	cJSON *root = cJSON_CreateObject();
 	add_str(root, "schema", "fingerprint/1");
 	cJSON *tool = cJSON_AddObjectToObject(root, "tool");
@@ -550,12 +618,14 @@ static cJSON *manifest_to_json(const struct manifest *m, const struct run_info *
 		for (size_t i = 0; i < m->n_unpackaged; i++)
 			cJSON_AddItemToArray(un, jstr(m->unpackaged[i]));
 	}
-	cJSON *env, *cmdlines;
-	per_binary_json(m, &env, &cmdlines);
-	cJSON_AddItemToObject(root, "env", env);
-	cJSON_AddItemToObject(root, "cmdlines", cmdlines);
+	per_binary_json(m, root);
 	if (run)
 		cJSON_AddItemToObject(root, "processes", processes_json(m));
+	free(view.sorted_binaries);
+	free(view.sorted_libraries);
+	free(view.sorted_files);
+	free(view.sorted_missing);
+	free(view.unpackaged);
 	return root;
 }
 

@@ -105,7 +105,4 @@ struct diff_change;
 int manifest_json_print_diff(FILE *f, const char *old_file, const char *new_file, const struct diff_change *v,
 			     size_t n);
 
-/* Length of the valid UTF-8 sequence at `s` (1..4) within `avail` bytes, or 0 when invalid. */
-size_t manifest_json_utf8_seq(const unsigned char *s, size_t avail);
-
 #endif

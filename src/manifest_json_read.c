@@ -8,6 +8,7 @@
 #include "config.h"
 #include "manifest_json.h"
 #include "elfinfo.h"
+#include "manifest_text.h"
 #include "provenance.h"
 
 #include <cjson/cJSON.h>
@@ -97,11 +98,83 @@ static const cJSON *get_object(struct reader *r, const cJSON *o, const char *key
 	return get_typed(r, o, key, where, required, cJSON_IsObject, "an object");
 }
 
-/* The string under `key`, interned; NULL when absent or null (an error when `required`). */
+/* The bytes text `s` (the value at `where`) stands for (manifest_text.h): malloc'd; NULL after an error. */
+static char *unescape(struct reader *r, const char *s, const char *where)
+{
+	const char *why;
+	char *bytes = manifest_text_unescape(s, &why);
+	if (!bytes)
+		failf(r, where, "%s", why);
+	return bytes;
+}
+
+/*
+ * The bytes of text `text` (at `where`) given exactly by the base64 string
+ * `b64` (at `where_b64`), or by `text` alone when `b64` is NULL. Malloc'd
+ * (owned by the caller); NULL after an error.
+ */
+static char *exact(struct reader *r, const char *text, const cJSON *b64, const char *where, const char *where_b64)
+{
+	if (!b64)
+		return unescape(r, text, where);
+	if (!cJSON_IsString(b64))
+		return failf(r, where_b64, "expected a string (base64)"), NULL;
+	const char *why;
+	char *bytes = manifest_text_from_b64(text, b64->valuestring, &why);
+	if (!bytes)
+		failf(r, where_b64, "%s", why);
+	return bytes;
+}
+
+/* The sibling `key`_b64 of `key` in object `o`, or NULL when absent or null. */
+static const cJSON *b64_of(const cJSON *o, const char *key)
+{
+	char k[64];
+	snprintf(k, sizeof(k), "%s_b64", key);
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	return cJSON_IsNull(v) ? NULL : v;
+}
+
+/*
+ * The string under `key`, interned: the bytes it stands for (its `key`_b64
+ * when present, see exact()); NULL when absent or null (an error when
+ * `required`) or after an error.
+ */
 static const char *get_str(struct reader *r, const cJSON *o, const char *key, const char *where, bool required)
 {
+	char w[WHERE_MAX], w64[WHERE_MAX];
 	const cJSON *v = get_typed(r, o, key, where, required, cJSON_IsString, "a string");
-	return v ? manifest_intern(r->m, v->valuestring) : NULL;
+	if (!v)
+		return NULL;
+	const cJSON *b64 = b64_of(o, key);
+	if (!b64 && !strchr(v->valuestring, '\\'))
+		return manifest_intern(r->m, v->valuestring);
+	at_key(w, sizeof(w), where, key);
+	if (b64)
+		place(w64, sizeof(w64), "%s_b64", w);
+	autofree char *raw = exact(r, v->valuestring, b64, w, w64);
+	return raw ? manifest_intern(r->m, raw) : NULL;
+}
+
+/*
+ * The base64 list `a64` (at `where64`) beside a list of `n` strings: NULL
+ * when absent; an error unless an array of `n` items.
+ */
+static const cJSON *b64_list(struct reader *r, const cJSON *a64, int n, const char *where64)
+{
+	if (a64 && (!cJSON_IsArray(a64) || cJSON_GetArraySize(a64) != n))
+		failf(r, where64, "expected an array of %d base64 strings, one per item beside it", n);
+	return cJSON_IsArray(a64) ? a64 : NULL;
+}
+
+/* The bytes of item `i` (`text`) of a list at `where`, with `a64` its base64 list or NULL. Malloc'd; NULL after an error. */
+static char *list_item(struct reader *r, const char *text, const cJSON *a64, int i, const char *where, const char *where64)
+{
+	char w[WHERE_MAX], w64[WHERE_MAX];
+	at_index(w, sizeof(w), where, i);
+	if (a64)
+		at_index(w64, sizeof(w64), where64, i);
+	return exact(r, text, a64 ? cJSON_GetArrayItem(a64, i) : NULL, w, w64);
 }
 
 /* A non-negative integer under `key`, or `dflt` when absent. */
@@ -140,8 +213,12 @@ static long get_rank(struct reader *r, const cJSON *o, const char *key, const ch
 	return (long)v->valuedouble;
 }
 
-/* A NULL-terminated malloc'd copy of a string array's items (owned by the caller), or NULL. */
-static char **strv_of(struct reader *r, const cJSON *a, const char *where, size_t *n)
+/*
+ * A NULL-terminated malloc'd array of the bytes of a string array's items
+ * (owned by the caller); `a64` (at `where64`) is its base64 list, or NULL.
+ */
+static char **strv_of(struct reader *r, const cJSON *a, const char *where, const cJSON *a64, const char *where64,
+		      size_t *n)
 {
 	char w[WHERE_MAX];
 	int count = cJSON_GetArraySize(a);
@@ -149,12 +226,16 @@ static char **strv_of(struct reader *r, const cJSON *a, const char *where, size_
 	int i = 0;
 	const cJSON *e;
 	*n = 0;
+	a64 = b64_list(r, a64, count, where64);
 	cJSON_ArrayForEach(e, a) {
 		if (!cJSON_IsString(e)) {
 			failf(r, at_index(w, sizeof(w), where, i), "expected a string");
 			break;
 		}
-		v[(*n)++] = xstrdup(e->valuestring);
+		char *s = list_item(r, e->valuestring, a64, i, where, where64);
+		if (!s)
+			break;
+		v[(*n)++] = s;
 		i++;
 	}
 	return v;
@@ -171,7 +252,10 @@ static void read_strset(struct reader *r, const cJSON *a, const char *where, str
 			failf(r, at_index(w, sizeof(w), where, i), "expected a string");
 			return;
 		}
-		strset_add(s, manifest_intern(r->m, e->valuestring));
+		autofree char *bytes = list_item(r, e->valuestring, NULL, i, where, NULL);
+		if (!bytes)
+			return;
+		strset_add(s, manifest_intern(r->m, bytes));
 		i++;
 	}
 }
@@ -202,10 +286,11 @@ static struct elfinfo *read_elf(struct reader *r, const cJSON *o, const char *wh
 		e->build_id = xstrdup(s);
 	const cJSON *a = get_array(r, o, "needed", where, false);
 	if (a)
-		e->needed = strv_of(r, a, at_key(w, sizeof(w), where, "needed"), &e->n_needed);
+		e->needed = strv_of(r, a, at_key(w, sizeof(w), where, "needed"), NULL, NULL, &e->n_needed);
 	a = get_array(r, o, "provides_versions", where, false);
 	if (a)
-		e->provides = strv_of(r, a, at_key(w, sizeof(w), where, "provides_versions"), &e->n_provides);
+		e->provides = strv_of(r, a, at_key(w, sizeof(w), where, "provides_versions"), NULL, NULL,
+				      &e->n_provides);
 	const cJSON *req = get_object(r, o, "requires_versions", where, false), *k;
 	if (req) {
 		e->requires = xcalloc((size_t)cJSON_GetArraySize(req) + 1, sizeof(*e->requires));
@@ -216,9 +301,12 @@ static struct elfinfo *read_elf(struct reader *r, const cJSON *o, const char *wh
 				failf(r, w2, "expected an array");
 				break;
 			}
+			char *file = unescape(r, k->string, w2);
+			if (!file)
+				break;
 			struct elf_verneed *vn = &e->requires[e->n_requires++];
-			vn->file = xstrdup(k->string);
-			vn->versions = strv_of(r, k, w2, &vn->n_versions);
+			vn->file = file;
+			vn->versions = strv_of(r, k, w2, NULL, NULL, &vn->n_versions);
 		}
 	}
 	e->stripped = get_bool(r, o, "stripped", where);
@@ -436,19 +524,31 @@ static void read_missing(struct reader *r, const cJSON *o, const char *where)
 	read_provenance(r, o, where, PROV_MISSING, path);
 }
 
-/* A JSON array of strings as a NUL-separated blob (malloc'd, owned by the caller). */
-static char *blob_of(struct reader *r, const cJSON *a, const char *where, size_t *len)
+/*
+ * A JSON array of strings as a NUL-separated blob of their bytes (malloc'd,
+ * owned by the caller); `a64` (at `where64`) is its base64 list, or NULL.
+ */
+static char *blob_of(struct reader *r, const cJSON *a, const char *where, const cJSON *a64, const char *where64,
+		     size_t *len)
 {
 	char w[WHERE_MAX];
 	struct buf b = { 0 };
 	int i = 0;
 	const cJSON *e;
+	a64 = b64_list(r, a64, cJSON_GetArraySize(a), where64);
 	cJSON_ArrayForEach(e, a) {
 		if (!cJSON_IsString(e)) {
 			failf(r, at_index(w, sizeof(w), where, i), "expected a string");
 			break;
 		}
-		buf_append(&b, e->valuestring, strlen(e->valuestring) + 1);
+		if (!a64 && !strchr(e->valuestring, '\\')) {
+			buf_append(&b, e->valuestring, strlen(e->valuestring) + 1);
+		} else {
+			autofree char *s = list_item(r, e->valuestring, a64, i, where, where64);
+			if (!s)
+				break;
+			buf_append(&b, s, strlen(s) + 1);
+		}
 		i++;
 	}
 	*len = b.len;
@@ -457,39 +557,60 @@ static char *blob_of(struct reader *r, const cJSON *a, const char *where, size_t
 	return b.data;
 }
 
-/* "env" and "cmdlines": {binary: [...]} */
+/* The binary named by key `k` of env or cmdlines (at `where`), or NULL after an error. */
+static struct mf_binary *binary_of_key(struct reader *r, const cJSON *k, const char *where)
+{
+	autofree char *path = unescape(r, k->string, where);
+	return path ? manifest_binary(r->m, manifest_intern(r->m, path)) : NULL;
+}
+
+/*
+ * "env" and "cmdlines": {binary: [...]}, with "env_b64" and "cmdlines_b64":
+ * the same arrays in base64 for the binaries one of whose strings is escaped.
+ */
 static void read_per_binary(struct reader *r, const cJSON *root)
 {
-	char w[WHERE_MAX], w2[WHERE_MAX];
+	char w[WHERE_MAX], w2[WHERE_MAX], w64[WHERE_MAX], w64b[WHERE_MAX];
 	const cJSON *env = get_object(r, root, "env", "", false), *k, *e;
+	const cJSON *env_b64 = get_object(r, root, "env_b64", "", false);
 	cJSON_ArrayForEach(k, env) {
 		place(w, sizeof(w), "env[\"%s\"]", k->string);
+		place(w64, sizeof(w64), "env_b64[\"%s\"]", k->string);
 		if (!cJSON_IsArray(k)) {
 			failf(r, w, "expected an array");
 			return;
 		}
-		struct mf_binary *b = manifest_binary(r->m, manifest_intern(r->m, k->string));
+		struct mf_binary *b = binary_of_key(r, k, w);
+		if (!b)
+			return;
 		size_t len;
-		autofree char *blob = blob_of(r, k, w, &len);
+		autofree char *blob = blob_of(r, k, w, cJSON_GetObjectItemCaseSensitive(env_b64, k->string), w64, &len);
 		manifest_add_env(r->m, b, blob, len);
 	}
 	const cJSON *cmd = get_object(r, root, "cmdlines", "", false);
+	const cJSON *cmd_b64 = get_object(r, root, "cmdlines_b64", "", false);
 	cJSON_ArrayForEach(k, cmd) {
 		place(w, sizeof(w), "cmdlines[\"%s\"]", k->string);
+		place(w64, sizeof(w64), "cmdlines_b64[\"%s\"]", k->string);
 		if (!cJSON_IsArray(k)) {
 			failf(r, w, "expected an array");
 			return;
 		}
-		struct mf_binary *b = manifest_binary(r->m, manifest_intern(r->m, k->string));
+		struct mf_binary *b = binary_of_key(r, k, w);
+		const cJSON *lists64 = b64_list(r, cJSON_GetObjectItemCaseSensitive(cmd_b64, k->string),
+						cJSON_GetArraySize(k), w64);
+		if (!b || r->failed)
+			return;
 		int i = 0;
 		cJSON_ArrayForEach(e, k) {
+			at_index(w64b, sizeof(w64b), w64, i);
 			at_index(w2, sizeof(w2), w, i++);
 			if (!cJSON_IsArray(e)) {
 				failf(r, w2, "expected an array of strings");
 				return;
 			}
 			size_t len;
-			autofree char *blob = blob_of(r, e, w2, &len);
+			autofree char *blob = blob_of(r, e, w2, cJSON_GetArrayItem(lists64, i - 1), w64b, &len);
 			manifest_add_cmdline(r->m, b, blob, len);
 		}
 	}
@@ -526,7 +647,9 @@ static void read_processes(struct reader *r, const cJSON *a, const char *where)
 		const cJSON *argv = get_array(r, o, "argv", w, false);
 		if (argv) {
 			char w2[WHERE_MAX];
-			p->argv = blob_of(r, argv, at_key(w2, sizeof(w2), w, "argv"), &p->argv_len);
+			char w64[WHERE_MAX];
+			p->argv = blob_of(r, argv, at_key(w2, sizeof(w2), w, "argv"), b64_of(o, "argv"),
+					  at_key(w64, sizeof(w64), w, "argv_b64"), &p->argv_len);
 		}
 		const char *cwd = get_str(r, o, "cwd", w, false);
 		p->cwd = cwd ? xstrdup(cwd) : NULL;
@@ -573,7 +696,9 @@ static void read_run(struct reader *r, const cJSON *run, const char *where, stru
 	og->exit = read_exit(r, run, "exit", where);
 	og->rank = get_rank(r, run, "rank", where);
 	if ((a = get_array(r, run, "command", where, false))) {
-		char **v = strv_of(r, a, at_key(w, sizeof(w), where, "command"), &og->n_command);
+		char w64[WHERE_MAX];
+		char **v = strv_of(r, a, at_key(w, sizeof(w), where, "command"), b64_of(run, "command"),
+				   at_key(w64, sizeof(w64), where, "command_b64"), &og->n_command);
 		og->command = xcalloc(og->n_command + 1, sizeof(*og->command));
 		for (size_t i = 0; i < og->n_command; i++) {
 			og->command[i] = manifest_intern(r->m, v[i]);
@@ -746,7 +871,7 @@ int manifest_json_parse(const char *text, size_t len, struct manifest **out, str
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < len;) {
-		size_t n = manifest_json_utf8_seq((const unsigned char *)text + i, len - i);
+		size_t n = utf8_seq((const unsigned char *)text + i, len - i);
 		if (!n) {
 			line_col(text, i, &line, &col);
 			snprintf(err, errsz, "line %lu, column %lu: invalid UTF-8 (byte 0x%02x)", line, col,

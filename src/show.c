@@ -131,14 +131,22 @@ static void show_free(struct show *s)
 	map_free(&s->lib_index);
 }
 
-/* Control characters as \xHH, so that one entry stays one line. */
+/*
+ * The length of the UTF-8 character at `p` (1..4) that text output shows as
+ * it is, or 0 for a control character or a byte that is not part of valid
+ * UTF-8 (shown as \xHH).
+ */
+static size_t shown_as_is(const unsigned char *p)
+{
+	if (*p < 0x20 || *p == 0x7f)
+		return 0;
+	return utf8_seq(p, strnlen((const char *)p, 4));
+}
+
+/* Control characters and bytes that are not UTF-8 as \xHH, so that one entry stays one line of text. */
 static void put_text(const char *s)
 {
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		if (*p < 0x20 || *p == 0x7f)
-			printf("\\x%02x", *p);
-		else
-			putchar(*p);
+	fput_text(stdout, s);
 }
 
 /* One argument as a shell would read it back (control characters as \xHH). */
@@ -491,20 +499,22 @@ static void print_summary(const struct show *s, const char *file, const struct m
 /*
  * A DOT string: quotes and backslashes escaped (a backslash is doubled so
  * that Graphviz's label escapes, \n \l \N ..., never apply), control
- * characters shown as \xHH, other bytes (UTF-8) as they are.
+ * characters and bytes that are not UTF-8 shown as \xHH, UTF-8 as it is.
  */
 static void put_dot_string(const char *s)
 {
 	putchar('"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+	for (const unsigned char *p = (const unsigned char *)s; *p;) {
+		size_t n = shown_as_is(p);
 		if (*p == '"')
 			fputs("\\\"", stdout);
 		else if (*p == '\\')
 			fputs("\\\\", stdout);
-		else if (*p < 0x20 || *p == 0x7f)
+		else if (!n)
 			printf("\\\\x%02x", *p);
 		else
-			putchar(*p);
+			fwrite(p, 1, n, stdout);
+		p += n ? n : 1;
 	}
 	putchar('"');
 }

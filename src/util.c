@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -213,4 +215,74 @@ void str_sort(const char **v, size_t n)
 {
 	if (n > 1)
 		qsort(v, n, sizeof(*v), cmp_str);
+}
+
+char *b64_encode(const void *p, size_t n)
+{
+	if (n > (size_t)INT_MAX / 4 * 3 - 3)
+		die(EXIT_INTERNAL, "a string of %zu bytes is too long for base64", n);
+	char *out = xmalloc(4 * ((n + 2) / 3) + 1);
+	EVP_EncodeBlock((unsigned char *)out, p, (int)n);
+	return out;
+}
+
+char *b64_decode(const char *s, size_t *n)
+{
+	size_t len = strlen(s);
+	*n = 0;
+	if (len % 4 || len > (size_t)INT_MAX)
+		return NULL;
+	size_t pad = len && s[len - 1] == '=' ? 1 + (len > 1 && s[len - 2] == '=') : 0;
+	for (size_t i = 0; i < len - pad; i++)
+		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
+		      s[i] == '+' || s[i] == '/'))
+			return NULL;
+	char *out = xmalloc(len / 4 * 3 + 1);
+	int r = EVP_DecodeBlock((unsigned char *)out, (const unsigned char *)s, (int)len);
+	if (r < 0 || (size_t)r != len / 4 * 3) {
+		free(out);
+		return NULL;
+	}
+	*n = (size_t)r - pad;
+	out[*n] = '\0';
+	/* Only one text per byte string: the unused bits of the last group must be zero. */
+	autofree char *again = b64_encode(out, *n);
+	if (strcmp(again, s) != 0) {
+		free(out);
+		*n = 0;
+		return NULL;
+	}
+	return out;
+}
+
+size_t utf8_seq(const unsigned char *s, size_t avail)
+{
+	if (avail == 0)
+		return 0;
+	if (s[0] < 0x80)
+		return 1;
+	size_t n = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 && s[0] <= 0xef ? 3 : s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : 0;
+	if (n > avail)
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if (n == 3 && ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0)))
+		return 0; /* overlong, surrogate */
+	if (n == 4 && ((s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90)))
+		return 0;
+	return n;
+}
+
+void fput_text(FILE *f, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p;) {
+		size_t n = *p < 0x20 || *p == 0x7f ? 0 : utf8_seq(p, strnlen((const char *)p, 4));
+		if (n) {
+			fwrite(p, 1, n, f);
+			p += n;
+		} else {
+			fprintf(f, "\\x%02x", *p++);
+		}
+	}
 }

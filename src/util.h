@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -89,5 +90,22 @@ static inline void *strmap_get(const struct map *m, const char *s) { return map_
 
 /* Sort an array of C strings in place, strcmp order. */
 void str_sort(const char **v, size_t n);
+
+/* Length of the valid UTF-8 sequence at `s` (1..4) within `avail` bytes, or 0 when invalid. */
+size_t utf8_seq(const unsigned char *s, size_t avail);
+/*
+ * Write `s` on `f` for a person to read, as one line: control characters
+ * and bytes that are not part of valid UTF-8 as \xHH, the rest as it is.
+ */
+void fput_text(FILE *f, const char *s);
+
+/* The base64 (RFC 4648, padded) of `n` bytes at `p`: NUL-terminated, malloc'd, owned by the caller. */
+char *b64_encode(const void *p, size_t n);
+/*
+ * The bytes `s` encodes (NUL-terminated after *n bytes, malloc'd, owned by
+ * the caller), or NULL when `s` is not base64 as b64_encode writes it
+ * (alphabet, padding, length, unused bits zero).
+ */
+char *b64_decode(const char *s, size_t *n);
 
 #endif

@@ -265,14 +265,14 @@ check_manifest() {
 		'libraries[].loaded_by must be sorted, non-empty binary paths'
 	jq_assert 'all(.files[]; .access == "read" or .access == "write" or .access == "read-write")' "$cm" \
 		'files[].access must be read, write or read-write'
-	jq_assert 'all(.files[]; (.type // "directory") | IN("directory", "fifo", "char-device", "block-device", "socket", "gone", "per-process"))' "$cm" \
+	jq_assert 'all(.files[]; (.type // "directory") | IN("directory", "fifo", "char-device", "block-device", "socket", "other", "gone", "per-process"))' "$cm" \
 		'files[].type has an unknown value'
 	jq_assert '([.binaries[] | .path, (.target // empty)] + [.libraries[].path]) as $code
 		| [.files[].path | select(. as $f | $code | index([$f]) != null)] == []' "$cm" \
 		'a binary or library is repeated in files'
 	jq_assert 'all(.env | to_entries[]; (.value | type == "array") and .value == (.value | unique)
-			and all(.value[]; type == "string" and test("=")))' "$cm" \
-		'env values must be sorted arrays of NAME=value'
+			and all(.value[]; type == "string"))' "$cm" \
+		'env values must be sorted arrays of strings (NAME=value, or an entry without = as passed)'
 	jq_assert 'all(.cmdlines | to_entries[]; (.value | type == "array") and .value == (.value | unique)
 			and all(.value[]; type == "array" and all(.[]; type == "string")))' "$cm" \
 		'cmdlines values must be sorted arrays of argv arrays'
@@ -283,7 +283,7 @@ check_manifest() {
 	# null (the stack could not be walked), function and for only with a
 	# module; deduplicated, sorted by binary then module.
 	jq_assert 'all(.files[]; .opened_by | type == "array" and all(.[];
-			type == "object" and (.binary | type == "string")
+			type == "object" and (.binary == null or (.binary | type == "string"))
 			and (keys - ["binary", "module", "function", "for"]) == []
 			and (if has("module") then .module == null or (.module | type == "string" and startswith("/"))
 				else (has("function") or has("for")) | not end)

@@ -21,7 +21,8 @@ check_PROGRAMS += \
 	tests/fixtures/thread_exit \
 	tests/fixtures/thread_churn \
 	tests/fixtures/zombie \
-	tests/fixtures/daemon
+	tests/fixtures/daemon \
+	tests/fixtures/hostile
 tests_fixtures_threadfiles_LDADD = -lpthread
 tests_fixtures_exec_busy_LDADD = -lpthread
 tests_fixtures_thread_exit_LDADD = -lpthread
@@ -80,7 +81,8 @@ FP_SHELL_TESTS = \
 	tests/output.test \
 	tests/output-mount.test \
 	tests/cloexec.test \
-	tests/setuid.test
+	tests/setuid.test \
+	tests/hostile.test
 TESTS += $(FP_SHELL_TESTS)
 
 # Load and lifecycle: many processes and threads, daemons, nested tracers.
@@ -166,7 +168,7 @@ tests_fuzz_fuzz_replay_CPPFLAGS = $(AM_CPPFLAGS) -DFP_FUZZ_REPLAY
 tests_fuzz_fuzz_replay_LDADD = $(FP_LIBS)
 TESTS += tests/fuzz-replay.test
 EXTRA_DIST += tests/fuzz-replay.test samples/manifests/trace-sh.json samples/manifests/trace-job.json \
-	samples/manifests/scan-cat.json samples/manifests/trace-sh-merged.json \
+	samples/manifests/scan-cat.json samples/manifests/trace-sh-merged.json samples/manifests/trace-bytes.json \
 	tests/fuzz/regress-duplicate-library.json
 
 FUZZ_SECONDS = 300
