@@ -1,16 +1,13 @@
 #include "config.h"
 #include "hashcache.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
+#include "cachedir.h"
 #include "util.h"
 
 /*
@@ -23,11 +20,9 @@
  * not this one.
  */
 #define CACHE_FILE "sha256-v1"
-#define CACHE_TMP_PREFIX CACHE_FILE ".tmp."
 #define CACHE_HEADER "fingerprint sha256 cache 1\n"
 #define CACHE_MAX_ENTRIES 100000     /* the oldest go first; about 14 MB */
 #define CACHE_MAX_BYTES (32 << 20)   /* a larger file is not ours: ignored, then replaced */
-#define TMP_MAX_AGE_S 3600           /* a temporary file this old was left by a killed run */
 #define HEX_LEN 64
 #define CHECK_LEN 17                 /* " " and 16 hex digits */
 
@@ -176,28 +171,16 @@ static size_t format_line(const struct entry *e, char *line, size_t size)
 	return (size_t)n;
 }
 
-/* The user's own, and nobody else may write it. */
-static bool own_private(const struct stat *st)
-{
-	return st->st_uid == geteuid() && !(st->st_mode & (S_IWGRP | S_IWOTH));
-}
-
 /* Append the valid records of the cache file in `dirfd` to `out`; count the others in *bad. */
 static void load(int dirfd, struct entries *out, size_t *bad)
 {
-	autoclose int fd = openat(dirfd, CACHE_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
-	struct stat st;
 	struct buf b = { 0 };
 	const size_t hlen = strlen(CACHE_HEADER);
+	int r = cachedir_read(dirfd, CACHE_FILE, &b, CACHE_MAX_BYTES);
 
-	if (fd < 0) {
-		if (errno != ENOENT)
-			(*bad)++; /* a symlink (ELOOP), unreadable: replaced at the next save */
-		return;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !own_private(&st) || st.st_size > CACHE_MAX_BYTES ||
-	    buf_read_fd(&b, fd) < 0 || b.len < hlen || memcmp(b.data, CACHE_HEADER, hlen) != 0) {
-		(*bad)++;
+	if (r < 0 || b.len < hlen || memcmp(b.data, CACHE_HEADER, hlen) != 0) {
+		if (r != -ENOENT)
+			(*bad)++; /* replaced at the next save */
 		buf_free(&b);
 		return;
 	}
@@ -218,40 +201,9 @@ static void load(int dirfd, struct entries *out, size_t *bad)
 	buf_free(&b);
 }
 
-static int open_dir(void)
-{
-	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-	char base[PATH_MAX], dir[PATH_MAX];
-	struct stat st;
-	int n;
-
-	/* The XDG base directory rules: a relative XDG_CACHE_HOME is ignored. */
-	if (xdg && xdg[0] == '/')
-		n = snprintf(base, sizeof(base), "%s", xdg);
-	else if (home && home[0] == '/')
-		n = snprintf(base, sizeof(base), "%s/.cache", home);
-	else
-		return -1;
-	if (n < 0 || (size_t)n >= sizeof(base) || (size_t)snprintf(dir, sizeof(dir), "%s/fingerprint", base) >= sizeof(dir))
-		return -1;
-	mkdir(base, 0700);
-	mkdir(dir, 0700);
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
-		info("no hash cache: %s: %s", dir, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) < 0 || !own_private(&st)) {
-		info("no hash cache: %s is not yours alone", dir);
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 struct hashcache *hashcache_open(void)
 {
-	int fd = open_dir();
+	int fd = cachedir_open("hash cache");
 	if (fd < 0)
 		return NULL;
 	struct hashcache *c = xcalloc(1, sizeof(*c));
@@ -285,67 +237,6 @@ void hashcache_put(struct hashcache *c, const struct stat *st, const char *hex)
 size_t hashcache_bad_records(const struct hashcache *c)
 {
 	return c->bad;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* Remove the temporary files of runs killed before their rename. */
-static void remove_stale_temps(int dirfd)
-{
-	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd < 0 ? NULL : fdopendir(fd);
-	struct dirent *de;
-	time_t now = time(NULL);
-
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	while ((de = readdir(d))) {
-		struct stat st;
-		if (strncmp(de->d_name, CACHE_TMP_PREFIX, strlen(CACHE_TMP_PREFIX)) == 0 &&
-		    fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_mtime < now - TMP_MAX_AGE_S)
-			unlinkat(dirfd, de->d_name, 0);
-	}
-	closedir(d);
-}
-
-/* Write `data` to a new file and rename it over the cache file: readers see the old or the new one. */
-static void replace_file(int dirfd, const char *data, size_t len)
-{
-	char tmp[64];
-	int fd = -1;
-	struct timespec t;
-
-	clock_gettime(CLOCK_REALTIME, &t);
-	for (unsigned i = 0; fd < 0 && i < 16; i++) {
-		snprintf(tmp, sizeof(tmp), CACHE_TMP_PREFIX "%ld.%lx", (long)getpid(), (unsigned long)t.tv_nsec + i);
-		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
-		if (fd < 0 && errno != EEXIST)
-			return;
-	}
-	if (fd < 0)
-		return;
-	bool ok = write_all(fd, data, len) == 0;
-	if (close(fd) < 0)
-		ok = false;
-	if (!ok || renameat(dirfd, tmp, dirfd, CACHE_FILE) < 0) {
-		info("hash cache not saved: %s", strerror(errno));
-		unlinkat(dirfd, tmp, 0);
-	}
 }
 
 /*
@@ -385,8 +276,7 @@ static void save(struct hashcache *c)
 			buf_append(&out, line, format_line(e, line, sizeof(line)));
 		}
 	}
-	remove_stale_temps(c->dirfd);
-	replace_file(c->dirfd, out.data, out.len);
+	cachedir_replace(c->dirfd, CACHE_FILE, out.data, out.len);
 	buf_free(&out);
 	map_free(&last);
 	map_free(&mine);
