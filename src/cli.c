@@ -51,6 +51,8 @@ static void usage(FILE *f)
 		"      --hash-jobs=N   hash on N threads (default: one per CPU, at most 8)\n"
 		"      --no-hash-cache  neither use nor update the cache of hashes\n"
 		"                      ($XDG_CACHE_HOME or ~/.cache, /fingerprint/)\n"
+		"      --no-cache      neither use nor update any cache there (hashes,\n"
+		"                      package owners)\n"
 		"      --callers=on|off  name the library whose code made each open (on)\n"
 		"      --caller-skip=SONAME[,SONAME]...\n"
 		"                      also look past these libraries' frames (as past the\n"
@@ -88,7 +90,7 @@ static void version(void)
 enum {
 	OPT_NO_SECCOMP = 256, OPT_KEEP_SECRETS, OPT_HASH, OPT_ROOT, OPT_LD_LIBRARY_PATH, OPT_CALLERS, OPT_CALLER_SKIP,
 	OPT_ALL, OPT_IGNORE, OPT_FORMAT, OPT_NO_HASH, OPT_NO_PACKAGES, OPT_DOT, OPT_APT, OPT_STRICT,
-	OPT_NO_HASH_CACHE, OPT_HASH_JOBS, OPT_NO_FOLLOW_DAEMONS,
+	OPT_NO_HASH_CACHE, OPT_NO_CACHE, OPT_HASH_JOBS, OPT_NO_FOLLOW_DAEMONS,
 };
 
 static _Noreturn void bad_usage(const char *fmt, ...) FP_PRINTF(1, 2);
@@ -226,9 +228,11 @@ static void scan_usage(void)
 	       "                           object), or none\n"
 	       "      --hash-jobs=N        hash on N threads (default: one per CPU, at most 8)\n"
 	       "      --no-hash-cache      neither use nor update the cache of hashes\n"
+	       "      --no-cache           neither that nor the cache of package owners\n"
 	       "      --no-packages        do not look up the package owning each path\n"
-	       "                           (read from DIR/var/lib/dpkg with --root)\n"
+	       "                           (from DIR's dpkg or rpm database with --root)\n"
 	       "  -q, --quiet              print only errors\n"
+	       "  -v, --verbose            say what takes time (hashing, package owners)\n"
 	       "  -h, --help               display this help and exit\n"
 	       "\n"
 	       "Exit status: 0 when every FILE was scanned, 1 when some could not be read\n"
@@ -246,8 +250,10 @@ void cli_parse_scan(int argc, char **argv, struct scan_opts *o)
 		{ "hash", required_argument, NULL, OPT_HASH },
 		{ "hash-jobs", required_argument, NULL, OPT_HASH_JOBS },
 		{ "no-hash-cache", no_argument, NULL, OPT_NO_HASH_CACHE },
+		{ "no-cache", no_argument, NULL, OPT_NO_CACHE },
 		{ "no-packages", no_argument, NULL, OPT_NO_PACKAGES },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -258,11 +264,12 @@ void cli_parse_scan(int argc, char **argv, struct scan_opts *o)
 	o->output = "fingerprint.json";
 	o->hash_mode = HASH_ALL;
 	o->hash_cache = true;
+	o->owner_cache = true;
 	o->packages = true;
 	o->ld_library_path = getenv("LD_LIBRARY_PATH");
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":o:qhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":o:qvhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o': o->output = output_arg(optarg); break;
 		case OPT_ROOT: o->root = optarg; break;
@@ -270,8 +277,10 @@ void cli_parse_scan(int argc, char **argv, struct scan_opts *o)
 		case OPT_HASH: o->hash_mode = parse_hash_mode(optarg); break;
 		case OPT_HASH_JOBS: o->hash_jobs = parse_hash_jobs(optarg); break;
 		case OPT_NO_HASH_CACHE: o->hash_cache = false; break;
+		case OPT_NO_CACHE: o->hash_cache = o->owner_cache = false; break;
 		case OPT_NO_PACKAGES: o->packages = false; break;
 		case 'q': verbosity = 0; break;
+		case 'v': verbosity = 2; break;
 		case 'h': scan_usage(); exit(0);
 		case 'V': version(); exit(0);
 		default: bad_option(argv, c);
@@ -519,6 +528,7 @@ void cli_parse(int argc, char **argv, struct cli_opts *o)
 		{ "hash", required_argument, NULL, OPT_HASH },
 		{ "hash-jobs", required_argument, NULL, OPT_HASH_JOBS },
 		{ "no-hash-cache", no_argument, NULL, OPT_NO_HASH_CACHE },
+		{ "no-cache", no_argument, NULL, OPT_NO_CACHE },
 		{ "callers", required_argument, NULL, OPT_CALLERS },
 		{ "caller-skip", required_argument, NULL, OPT_CALLER_SKIP },
 		{ "no-packages", no_argument, NULL, OPT_NO_PACKAGES },
@@ -535,6 +545,7 @@ void cli_parse(int argc, char **argv, struct cli_opts *o)
 	o->seccomp = true;
 	o->hash_mode = HASH_ALL;
 	o->hash_cache = true;
+	o->owner_cache = true;
 	o->callers = true;
 	o->packages = true;
 	o->follow_daemons = true;
@@ -549,6 +560,7 @@ void cli_parse(int argc, char **argv, struct cli_opts *o)
 		case OPT_HASH: o->hash_mode = parse_hash_mode(optarg); break;
 		case OPT_HASH_JOBS: o->hash_jobs = parse_hash_jobs(optarg); break;
 		case OPT_NO_HASH_CACHE: o->hash_cache = false; break;
+		case OPT_NO_CACHE: o->hash_cache = o->owner_cache = false; break;
 		case OPT_CALLERS:
 			if (strcmp(optarg, "on") && strcmp(optarg, "off"))
 				bad_usage("invalid --callers value '%s' (on or off)", optarg);

@@ -11,7 +11,8 @@ struct cli_opts {
 	bool seccomp;
 	bool keep_secrets;
 	int hash_mode;        /* enum hash_mode */
-	bool hash_cache;      /* the persistent hash cache (--no-hash-cache turns it off) */
+	bool hash_cache;      /* the persistent hash cache (--no-hash-cache, --no-cache turn it off) */
+	bool owner_cache;     /* the persistent package owners cache (--no-cache turns it off) */
 	unsigned hash_jobs;   /* --hash-jobs; 0: automatic */
 	bool callers;         /* caller attribution (--callers=on|off) */
 	bool packages;        /* look up owning packages (--no-packages turns it off) */
@@ -26,6 +27,7 @@ struct scan_opts {
 	const char *ld_library_path;  /* NULL for none */
 	int hash_mode;                /* enum hash_mode */
 	bool hash_cache;              /* as in cli_opts */
+	bool owner_cache;             /* as in cli_opts */
 	unsigned hash_jobs;           /* as in cli_opts */
 	bool packages;                /* look up owning packages */
 	char **paths;                 /* NULL-terminated, never empty */

@@ -325,7 +325,7 @@ static void want(struct pkgdb *db, const char *path, const char *target)
 		pkgdb_want(db, target);
 }
 
-void enrich_packages(struct manifest *m, bool lookup)
+void enrich_packages(struct manifest *m, bool lookup, bool cache)
 {
 	char why[512], err[512];
 	struct timespec t0, t1;
@@ -348,7 +348,9 @@ void enrich_packages(struct manifest *m, bool lookup)
 		want(db, m->sorted_libraries[i]->path, m->sorted_libraries[i]->target);
 	for (size_t i = 0; i < m->n_files; i++)
 		want(db, m->sorted_files[i]->path, m->sorted_files[i]->target);
+	pkgdb_use_cache(db, cache);
 	size_t failed = pkgdb_load(db, err, sizeof(err));
+	bool cached = pkgdb_from_cache(db);
 	if (failed)
 		manifest_warn(m, "package-list-unreadable", "%s (%zu package lists unreadable)", err, failed);
 
@@ -369,6 +371,6 @@ void enrich_packages(struct manifest *m, bool lookup)
 	m->packages_known = true;
 	manifest_finalize_packages(m);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	info("package owners looked up in %.1f ms", (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
-		(double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+	info("package owners looked up in %.1f ms%s", (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+		(double)(t1.tv_nsec - t0.tv_nsec) / 1e6, cached ? " (from the cache)" : "");
 }

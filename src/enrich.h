@@ -41,8 +41,8 @@ void enrich_facts(struct manifest *m, const char *path, struct mf_facts *f);
  * packages, unpackaged and packages_lookup. With `lookup` false (for
  * --no-packages) only packages_lookup is set. Never fatal: an unreadable
  * database is said so in packages_lookup, an unreadable file list is a
- * warning.
+ * warning. `cache`: answer from the persistent owners cache when it can.
  */
-void enrich_packages(struct manifest *m, bool lookup);
+void enrich_packages(struct manifest *m, bool lookup, bool cache);
 
 #endif

@@ -128,7 +128,7 @@ int main(int argc, char **argv)
 	manifest_finalize(m);
 	struct hash_opts hopts = { .jobs = cli.hash_jobs, .cache = cli.hash_cache };
 	enrich_manifest(m, (enum hash_mode)cli.hash_mode, &run.start, &hopts);
-	enrich_packages(m, cli.packages);
+	enrich_packages(m, cli.packages, cli.owner_cache);
 	r = manifest_json_write(&out, m, &run);
 	if (r < 0) {
 		errno = -r;

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cachedir.h"
 #include "util.h"
 #if HAVE_LIBRPM
 #include "pkgdb_rpm.h"
@@ -58,6 +59,8 @@ struct pkgdb {
 	struct map redirects;        /* canonical diversion source -> struct redirect */
 	struct map strings;          /* canonical spellings made here (owned) */
 	const char *kind;            /* "dpkg" or "rpm" */
+	bool use_cache;              /* the persistent owners cache (dpkg) */
+	bool from_cache;             /* pkgdb_load answered from it (the status was not parsed) */
 #if HAVE_LIBRPM
 	struct rpmq *rpm;            /* the rpm database, when kind is "rpm" */
 #endif
@@ -317,7 +320,6 @@ struct pkgdb *pkgdb_open(const char *root, char *why, size_t whylen)
 		return NULL;
 	}
 	db->kind = "dpkg";
-	parse_status(db);
 	if (join(path, db->dir, "diversions") && buf_read_file(&db->diversions_text, path) > 0)
 		parse_diversions(db);
 	return db;
@@ -472,19 +474,200 @@ static void rpm_load(struct pkgdb *db)
 }
 #endif
 
+/*
+ * The owners cache, $XDG_CACHE_HOME/fingerprint/dpkg-owners-v1: the answers
+ * of earlier runs, so a job traced again on an unchanged host reads no file
+ * list. Its first line is the key: the database's status, info directory
+ * and diversions (dpkg replaces one of them on any install, removal, upgrade
+ * or diversion) and the root's /usr-merge state; then
+ * "PATH\tNAME\tVERSION\tARCH" or "PATH\t" (nobody's) per canonical path, so
+ * a hit needs not even the status parsed. Another key: the file is ignored.
+ */
+#define OWNERS_FILE "dpkg-owners-v1"
+#define OWNERS_MAX_BYTES (16 << 20)
+#define OWNERS_MAX 100000 /* paths kept: this run's, then the earlier ones */
+
+struct owners_cache {
+	int dirfd;
+	char key[PATH_MAX + 256];
+	struct buf text;
+	struct map paths; /* canonical path -> "NAME\tVERSION\tARCH", or "" for nobody's; into `text` */
+};
+
+static bool stat_in(const struct pkgdb *db, const char *name, struct stat *st)
+{
+	char p[PATH_MAX];
+	return join(p, db->dir, name) && stat(p, st) == 0;
+}
+
+static bool owners_key(const struct pkgdb *db, char *key, size_t n)
+{
+	struct stat s, i, d = { 0 };
+	if (!stat_in(db, "status", &s) || !stat_in(db, "info", &i))
+		return false;
+	bool div = stat_in(db, "diversions", &d);
+	char merged[N_MERGED + 1];
+	for (size_t k = 0; k < N_MERGED; k++)
+		merged[k] = db->merged[k] ? '1' : '0';
+	merged[N_MERGED] = '\0';
+	int r = snprintf(key, n, "fingerprint dpkg owners 1 %s %ju:%ju:%jd:%jd.%09ld %ju:%ju:%jd.%09ld %d:%jd:%jd.%09ld %s\n",
+			 db->dir, (uintmax_t)s.st_dev, (uintmax_t)s.st_ino, (intmax_t)s.st_size, (intmax_t)s.st_mtim.tv_sec,
+			 s.st_mtim.tv_nsec, (uintmax_t)i.st_dev, (uintmax_t)i.st_ino, (intmax_t)i.st_mtim.tv_sec,
+			 i.st_mtim.tv_nsec, div, (intmax_t)d.st_size, (intmax_t)d.st_mtim.tv_sec, d.st_mtim.tv_nsec, merged);
+	return r > 0 && (size_t)r < n && !strchr(db->dir, '\n');
+}
+
+/* Open the cache and, when its key is this database's, index its lines. */
+static void owners_read(const struct pkgdb *db, struct owners_cache *oc)
+{
+	oc->dirfd = cachedir_open("package owner cache");
+	if (oc->dirfd < 0 || !owners_key(db, oc->key, sizeof(oc->key)))
+		return;
+	size_t klen = strlen(oc->key);
+	if (cachedir_read(oc->dirfd, OWNERS_FILE, &oc->text, OWNERS_MAX_BYTES) < 0 || oc->text.len < klen ||
+	    memcmp(oc->text.data, oc->key, klen) != 0)
+		return;
+	for (char *line = oc->text.data + klen, *end = oc->text.data + oc->text.len; line < end;) {
+		char *nl = memchr(line, '\n', (size_t)(end - line));
+		if (!nl)
+			break; /* truncated */
+		*nl = '\0';
+		char *tab = strchr(line, '\t');
+		if (tab && line[0] == '/') {
+			*tab = '\0';
+			*map_slot(&oc->paths, line, (size_t)(tab - line), NULL) = tab + 1;
+		}
+		line = nl + 1;
+	}
+}
+
+/* The database's package for a cache line's "NAME\tVERSION\tARCH", or NULL when malformed. */
+static const struct pkgdb_pkg *cached_pkg(struct pkgdb *db, const char *v)
+{
+	const char *t1 = strchr(v, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+	if (!t1 || !t2 || t1 == v || t2 == t1 + 1 || !t2[1] || strchr(t2 + 1, '\t'))
+		return NULL;
+	const char **key = NULL;
+	void **slot = map_slot(&db->by_name, v, strlen(v), &key);
+	if (!*slot) {
+		struct pkg *k = xcalloc(1, sizeof(*k));
+		k->pub = (struct pkgdb_pkg){ db_intern(db, v, (size_t)(t1 - v)),
+					     db_intern(db, t1 + 1, (size_t)(t2 - t1 - 1)), db_intern(db, t2 + 1, strlen(t2 + 1)) };
+		k->qualified = xstrdup(v); /* the whole line: the key of this database's entries */
+		*key = k->qualified;
+		xgrow(&db->pkgs, &db->pkgs_cap, db->n_pkgs + 1, sizeof(*db->pkgs));
+		db->pkgs[db->n_pkgs++] = k;
+		*slot = k;
+	}
+	return &((struct pkg *)*slot)->pub;
+}
+
+/* Every wanted path answered by the cache: the owners are set and true is returned; else nothing changes. */
+static bool owners_from_cache(struct pkgdb *db, const struct owners_cache *oc)
+{
+	if (!oc->paths.size)
+		return false;
+	MAP_FOREACH(&db->wants, i)
+		if (!map_get(&oc->paths, db->wants.keys[i], db->wants.lens[i]))
+			return false; /* asked for the first time */
+	MAP_FOREACH(&db->wants, i) {
+		const char *v = map_get(&oc->paths, db->wants.keys[i], db->wants.lens[i]);
+		((struct want *)db->wants.vals[i])->owner = *v ? cached_pkg(db, v) : NULL;
+	}
+	return true;
+}
+
+/* "PATH\tNAME\tVERSION\tARCH\n", or "PATH\t\n" for nobody's. */
+static void owners_line(struct buf *out, const char *path, size_t len, const struct pkgdb_pkg *p, const char *text)
+{
+	if (memchr(path, '\n', len) || memchr(path, '\t', len) ||
+	    (p && (strpbrk(p->name, "\t\n") || strpbrk(p->version, "\t\n") || strpbrk(p->arch, "\t\n"))))
+		return; /* not representable: asked again next time */
+	buf_append(out, path, len);
+	buf_append(out, "\t", 1);
+	if (p) {
+		buf_append(out, p->name, strlen(p->name));
+		buf_append(out, "\t", 1);
+		buf_append(out, p->version, strlen(p->version));
+		buf_append(out, "\t", 1);
+		buf_append(out, p->arch, strlen(p->arch));
+	} else if (text) {
+		buf_append(out, text, strlen(text));
+	}
+	buf_append(out, "\n", 1);
+}
+
+/* This run's answers, then the earlier ones it did not ask again, up to OWNERS_MAX. */
+static void owners_save(const struct pkgdb *db, const struct owners_cache *oc)
+{
+	struct buf out = { 0 };
+	size_t n = 0;
+	if (oc->dirfd < 0 || !oc->key[0])
+		return;
+	buf_append(&out, oc->key, strlen(oc->key));
+	MAP_FOREACH(&db->wants, i) {
+		const struct want *w = db->wants.vals[i];
+		owners_line(&out, db->wants.keys[i], db->wants.lens[i], w->owner, NULL);
+		n++;
+	}
+	MAP_FOREACH(&oc->paths, i) {
+		if (n >= OWNERS_MAX)
+			break;
+		if (!map_get(&db->wants, oc->paths.keys[i], oc->paths.lens[i])) {
+			owners_line(&out, oc->paths.keys[i], oc->paths.lens[i], NULL, oc->paths.vals[i]);
+			n++;
+		}
+	}
+	cachedir_replace(oc->dirfd, OWNERS_FILE, out.data, out.len);
+	buf_free(&out);
+}
+
+static void owners_close(struct owners_cache *oc)
+{
+	if (oc->dirfd >= 0)
+		close(oc->dirfd);
+	map_free(&oc->paths);
+	buf_free(&oc->text);
+}
+
+void pkgdb_use_cache(struct pkgdb *db, bool on)
+{
+	db->use_cache = on;
+}
+
+static size_t dpkg_load(struct pkgdb *db, char *err, size_t errlen);
+
 size_t pkgdb_load(struct pkgdb *db, char *err, size_t errlen)
 {
-	enum { BLOCK = 64 * 1024 };
-	char info[PATH_MAX], path[PATH_MAX];
-	size_t failed = 0;
-
 #if HAVE_LIBRPM
 	if (db->rpm) {
 		rpm_load(db);
 		return 0;
 	}
 #endif
+	if (!db->use_cache)
+		return dpkg_load(db, err, errlen);
+	struct owners_cache oc = { .dirfd = -1 };
+	owners_read(db, &oc);
+	size_t failed = 0;
+	db->from_cache = owners_from_cache(db, &oc);
+	if (!db->from_cache) {
+		failed = dpkg_load(db, err, errlen);
+		if (!failed)
+			owners_save(db, &oc);
+	}
+	owners_close(&oc);
+	return failed;
+}
 
+/* Read every package's file list once, matching the wanted paths. */
+static size_t dpkg_load(struct pkgdb *db, char *err, size_t errlen)
+{
+	enum { BLOCK = 64 * 1024 };
+	char info[PATH_MAX], path[PATH_MAX];
+	size_t failed = 0;
+
+	parse_status(db);
 	errno = ENAMETOOLONG;
 	DIR *d = join(info, db->dir, "info") ? opendir(info) : NULL;
 	if (!d) {
@@ -519,6 +702,11 @@ const struct pkgdb_pkg *pkgdb_owner(const struct pkgdb *db, const char *path)
 const char *pkgdb_kind(const struct pkgdb *db)
 {
 	return db->kind;
+}
+
+bool pkgdb_from_cache(const struct pkgdb *db)
+{
+	return db->from_cache;
 }
 
 void pkgdb_free(struct pkgdb *db)

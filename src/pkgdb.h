@@ -11,6 +11,7 @@
 #ifndef FP_PKGDB_H
 #define FP_PKGDB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* An installed package: strings owned by the database. */
@@ -53,6 +54,14 @@ size_t pkgdb_load(struct pkgdb *db, char *err, size_t errlen);
  * is owned by the database.
  */
 const struct pkgdb_pkg *pkgdb_owner(const struct pkgdb *db, const char *path);
+
+/*
+ * Answer pkgdb_load from the persistent owners cache when it knows every
+ * wanted path and the dpkg database has not changed since (off by default).
+ */
+void pkgdb_use_cache(struct pkgdb *db, bool on);
+/* Whether pkgdb_load's answers came from that cache. */
+bool pkgdb_from_cache(const struct pkgdb *db);
 
 /* Which database answers: "dpkg" or "rpm". */
 const char *pkgdb_kind(const struct pkgdb *db);

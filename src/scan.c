@@ -153,7 +153,7 @@ int scan_main(int argc, char **argv)
 	manifest_finalize(m);
 	struct hash_opts hopts = { .jobs = o.hash_jobs, .cache = o.hash_cache };
 	enrich_manifest(m, o.hash_mode == HASH_NONE ? HASH_NONE : HASH_ELF, NULL, &hopts);
-	enrich_packages(m, o.packages);
+	enrich_packages(m, o.packages, o.owner_cache);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	run.command = argv - 1; /* "fingerprint scan ..." */
 	run.cwd = cwd;

@@ -351,10 +351,17 @@ static bool get_syscall_info(struct proc *p, struct __ptrace_syscall_info *info)
 		return true;
 	if (errno == EIO || errno == EINVAL)
 		die(EXIT_INTERNAL, "this kernel lacks PTRACE_GET_SYSCALL_INFO: Linux 5.3 or newer is needed");
-	if (errno == ESRCH)
-		manifest_warn(mf, "vanished", "process %d vanished before its syscall was read", (int)p->tid);
-	else
+	/*
+	 * Gone (killed, or a sibling thread exec'd): only a watched syscall
+	 * waiting for its result loses something; at an entry the call never ran.
+	 */
+	if (errno == ESRCH) {
+		if (p->flags & PROC_IN_SYSCALL)
+			manifest_warn(mf, "vanished", "process %d vanished before the result of its %s was read",
+				      (int)p->tid, p->sc.se ? p->sc.se->name : "syscall");
+	} else {
 		manifest_warn(mf, "syscall-info", "cannot read the syscall of %d: %s", (int)p->tid, strerror(errno));
+	}
 	return false;
 }
 

@@ -69,6 +69,7 @@ FP_SHELL_TESTS = \
 	tests/hash-cache.test \
 	tests/packages.test \
 	tests/packages-rpm.test \
+	tests/packages-cache.test \
 	tests/stops.test \
 	tests/how.test \
 	tests/scan.test \
