@@ -28,6 +28,7 @@ struct tgroup {
 	size_t n_loader_opens, loader_opens_cap;
 	const char **libs_seen;  /* libraries mapped since the last exec (interned) */
 	size_t n_libs_seen, libs_seen_cap;
+	bool attached;           /* attached to while running (fingerprint -p), not created under the tracer */
 };
 
 enum proc_flags {
