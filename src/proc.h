@@ -37,6 +37,7 @@ enum proc_flags {
 	PROC_EXEC_SEEN = 1 << 2,   /* PTRACE_EVENT_EXEC arrived for the pending exec */
 	PROC_ADOPTED = 1 << 3,     /* its first stop came before its parent's fork event */
 	PROC_NO_EXIT = 1 << 4,     /* in a watched syscall whose exit stop is not wanted (a known exec) */
+	PROC_ATTACHING = 1 << 5,   /* seized while running (-p), its first stop still to come */
 };
 
 /* A syscall seen at entry, waiting for its result. */

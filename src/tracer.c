@@ -54,6 +54,7 @@ static int first_pidfd = -1;  /* signals the first process without risk of pid r
 static bool killed_all;
 static bool detaching;  /* the command exited and daemons are not followed, or an attach session ended: let go of the rest */
 static size_t attached_alive;  /* attach mode: the attached processes that have not exited yet */
+static size_t attaching;       /* attach mode: threads seized whose first stop is still to come */
 static struct timespec attach_deadline;  /* attach mode with --duration: when the session ends (CLOCK_MONOTONIC) */
 static char command_path[PATH_MAX];
 /* FINGERPRINT_TEST_VANISH=PATH (for the tests): kill the process whose open of PATH is at its exit stop. */
@@ -539,10 +540,24 @@ static void detach_tracee(struct event *ev)
 	proc_remove(p);
 }
 
+/*
+ * Attach mode: a thread seized while running reached its first stop (or
+ * ended); once every one has, each stops at syscalls from now on: say so.
+ */
+static void attach_stopped(struct proc *p)
+{
+	p->flags &= ~PROC_ATTACHING;
+	if (--attaching == 0 && verbosity >= 1)
+		fprintf(stderr, "%s: attached to %zu process%s; SIGINT or SIGTERM to detach\n", program_name,
+			opts->n_attach, opts->n_attach == 1 ? "" : "es");
+}
+
 static bool dispatch_event(struct event *ev)
 {
 	if (!ev)
 		return false;
+	if (ev->p && (ev->p->flags & PROC_ATTACHING))
+		attach_stopped(ev->p);
 	/* Cut short: whatever still stops (a child forked during the kill) dies too, unread. */
 	if (killed_all && ev->kind != EV_EXITED) {
 		kill(ev->p->tg->tgid, SIGKILL);
@@ -800,15 +815,18 @@ static struct proc *seize_thread(pid_t tid, struct proc *leader)
 			      (int)leader->tid, strerror(err));
 		return NULL;
 	}
+	struct proc *p;
 	if (leader) {
-		struct proc *p = proc_new(tid, leader->tg, NULL);
+		p = proc_new(tid, leader->tg, NULL);
 		leader->tg->rec->threads++;
-		return p;
+	} else {
+		pid_t ppid = status_field(tid, "PPid");
+		p = proc_new(tid, NULL, NULL);
+		p->tg->attached = true;
+		start_group(p, ppid > 0 ? ppid : 0, NULL);
 	}
-	pid_t ppid = status_field(tid, "PPid");
-	struct proc *p = proc_new(tid, NULL, NULL);
-	p->tg->attached = true;
-	start_group(p, ppid > 0 ? ppid : 0, NULL);
+	p->flags |= PROC_ATTACHING;
+	attaching++;
 	return p;
 }
 
