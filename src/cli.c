@@ -20,6 +20,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: %s [OPTION]... [--] COMMAND [ARG]...\n"
+		"  or:  %s [OPTION]... -p PID[,PID]...\n"
 		"  or:  %s scan [OPTION]... FILE...\n"
 		"  or:  %s diff [OPTION]... OLD.json NEW.json\n"
 		"  or:  %s check [OPTION]... MANIFEST\n"
@@ -27,7 +28,7 @@ static void usage(FILE *f)
 		"  or:  %s merge [OPTION]... MANIFEST... -o ALL.json\n"
 		"Run COMMAND under ptrace, follow its whole process tree and write a JSON\n"
 		"manifest of the binaries, libraries, files, environment and command lines\n"
-		"it used. 'scan' resolves the libraries of ELF files without running them;\n"
+		"it used. With -p, attach to running processes instead. 'scan' resolves the libraries of ELF files without running them;\n"
 		"'diff' compares two manifests; 'check' tells whether this host has what a\n"
 		"manifest needs; 'show' summarises one, or draws it as a graph; 'merge'\n"
 		"makes one of many, saying where each entry was seen. Each has its own\n"
@@ -40,6 +41,12 @@ static void usage(FILE *f)
 		"                      %%r the MPI or batch rank (OMPI_COMM_WORLD_RANK,\n"
 		"                      PMIX_RANK, PMI_RANK or SLURM_PROCID; 0 when none) and\n"
 		"                      %%%% a percent sign\n"
+		"  -p, --attach=PID[,PID]...  trace these running processes (every thread,\n"
+		"                      and the children they start from now on) instead of\n"
+		"                      a COMMAND, without seccomp; on SIGINT, SIGTERM or\n"
+		"                      SIGHUP, when all of them have exited, or after\n"
+		"                      --duration, detach and leave them running\n"
+		"      --duration=SECONDS  with -p: detach after SECONDS (may be fractional)\n"
 		"      --no-seccomp    stop on every syscall instead of filtering with\n"
 		"                      seccomp-bpf (slower; same manifest)\n"
 		"      --no-follow-daemons  stop when COMMAND's own process exits, leaving\n"
@@ -69,13 +76,15 @@ static void usage(FILE *f)
 		"is not found, 126 when it cannot be executed, 2 for usage errors and 125 when\n"
 		"fingerprint itself fails. SIGINT, SIGTERM or SIGHUP to fingerprint kills\n"
 		"COMMAND's tree and writes what was seen (\"complete\": false), exit 128+N;\n"
-		"a second one within a second quits at once, writing nothing.\n"
+		"a second one within a second quits at once, writing nothing. With -p, exit\n"
+		"status is 0 once the manifest is written, however the session ended.\n"
 		"\n"
 		"Examples: %s -o deps.json -- mpirun -np 4 ./solver input.dat\n"
+		"  %s -p $(pgrep -d, nginx) -o nginx.json   (Ctrl-C to detach and write)\n"
 		"  mpirun -np 64 %s -o deps-%%h-%%r.json -- ./solver   (one manifest per rank,\n"
 		"  then '%s merge deps-*.json -o deps.json')\n",
 		program_name, program_name, program_name, program_name, program_name, program_name, program_name,
-		program_name, program_name, program_name);
+		program_name, program_name, program_name, program_name, program_name);
 }
 
 static void version(void)
@@ -90,7 +99,7 @@ static void version(void)
 enum {
 	OPT_NO_SECCOMP = 256, OPT_KEEP_SECRETS, OPT_HASH, OPT_ROOT, OPT_LD_LIBRARY_PATH, OPT_CALLERS, OPT_CALLER_SKIP,
 	OPT_ALL, OPT_IGNORE, OPT_FORMAT, OPT_NO_HASH, OPT_NO_PACKAGES, OPT_DOT, OPT_APT, OPT_STRICT,
-	OPT_NO_HASH_CACHE, OPT_NO_CACHE, OPT_HASH_JOBS, OPT_NO_FOLLOW_DAEMONS,
+	OPT_NO_HASH_CACHE, OPT_NO_CACHE, OPT_HASH_JOBS, OPT_NO_FOLLOW_DAEMONS, OPT_DURATION,
 };
 
 static _Noreturn void bad_usage(const char *fmt, ...) FP_PRINTF(1, 2);
@@ -198,6 +207,35 @@ static unsigned parse_hash_jobs(const char *s)
 	if (s[0] < '0' || s[0] > '9' || *end || errno || n < 1 || n > HASH_MAX_JOBS)
 		bad_usage("invalid --hash-jobs value '%s' (1 to %d)", s, HASH_MAX_JOBS);
 	return (unsigned)n;
+}
+
+/* The -p list: process ids separated by commas, appended to o->attach. */
+static void parse_attach(const char *arg, struct cli_opts *o)
+{
+	const char *s = arg;
+	for (;;) {
+		size_t len = strcspn(s, ",");
+		char *end;
+		errno = 0;
+		long n = strtol(s, &end, 10);
+		if (len == 0 || s[0] < '0' || s[0] > '9' || end != s + len || errno || n < 1 || n > INT_MAX)
+			bad_usage("-p '%s': '%.*s' is not a process id", arg, (int)len, s);
+		o->attach = xrealloc(o->attach, (o->n_attach + 1) * sizeof(*o->attach));
+		o->attach[o->n_attach++] = (pid_t)n;
+		if (!s[len])
+			break;
+		s += len + 1;
+	}
+}
+
+static double parse_duration(const char *s)
+{
+	char *end;
+	errno = 0;
+	double d = strtod(s, &end);
+	if (s[0] < '0' || s[0] > '9' || *end || errno || !(d > 0) || d > 1e9)
+		bad_usage("invalid --duration value '%s' (seconds, more than 0)", s);
+	return d;
 }
 
 /* The getopt error for the option just rejected. */
@@ -524,6 +562,8 @@ void cli_parse(int argc, char **argv, struct cli_opts *o)
 		{ "output", required_argument, NULL, 'o' },
 		{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
 		{ "no-follow-daemons", no_argument, NULL, OPT_NO_FOLLOW_DAEMONS },
+		{ "attach", required_argument, NULL, 'p' },
+		{ "duration", required_argument, NULL, OPT_DURATION },
 		{ "keep-secrets", no_argument, NULL, OPT_KEEP_SECRETS },
 		{ "hash", required_argument, NULL, OPT_HASH },
 		{ "hash-jobs", required_argument, NULL, OPT_HASH_JOBS },
@@ -551,9 +591,11 @@ void cli_parse(int argc, char **argv, struct cli_opts *o)
 	o->follow_daemons = true;
 	opterr = 0;
 	/* '+': stop at the first non-option, which starts the command. */
-	while ((c = getopt_long(argc, argv, "+:o:qvhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:o:p:qvhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o': o->output = output_arg(optarg); break;
+		case 'p': parse_attach(optarg, o); break;
+		case OPT_DURATION: o->duration_s = parse_duration(optarg); break;
 		case OPT_NO_SECCOMP: o->seccomp = false; break;
 		case OPT_NO_FOLLOW_DAEMONS: o->follow_daemons = false; break;
 		case OPT_KEEP_SECRETS: o->keep_secrets = true; break;
@@ -581,8 +623,24 @@ void cli_parse(int argc, char **argv, struct cli_opts *o)
 	/* A process left running keeps its seccomp filter: untraced, its watched syscalls would fail (ENOSYS). */
 	if (!o->follow_daemons)
 		o->seccomp = false;
-	if (optind >= argc)
+	if (o->duration_s > 0 && !o->n_attach)
+		bad_usage("--duration needs -p");
+	if (o->n_attach) {
+		if (optind < argc)
+			bad_usage("-p and a command ('%s') cannot be combined", argv[optind]);
+		if (!o->follow_daemons)
+			bad_usage("-p and --no-follow-daemons cannot be combined");
+		/* A seccomp filter cannot be added to a running process. */
+		o->seccomp = false;
+	} else if (optind >= argc) {
 		bad_usage("%sno command given", "");
+	}
+	if (o->n_attach) {
+		const char *rank_var = NULL;
+		o->rank = env_rank(&rank_var);
+		o->output = output_expand(o->output, o->rank, rank_var);
+		return;
+	}
 	if (argv[optind][0] == '\0')
 		bad_usage("%sthe command is an empty string", "");
 	o->command = argv + optind;

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 struct cli_opts {
 	const char *output;   /* "-" for standard output; %h, %p, %r and %% expanded */
@@ -17,7 +18,10 @@ struct cli_opts {
 	bool callers;         /* caller attribution (--callers=on|off) */
 	bool packages;        /* look up owning packages (--no-packages turns it off) */
 	bool follow_daemons;  /* wait for every process; --no-follow-daemons: only the command's (and no seccomp) */
-	char **command;       /* NULL-terminated, never empty */
+	char **command;       /* NULL-terminated, never empty; NULL with -p */
+	pid_t *attach;        /* -p: the processes to attach to (owned), NULL when none */
+	size_t n_attach;
+	double duration_s;    /* --duration (with -p), 0 when not given */
 };
 
 struct scan_opts {

@@ -64,6 +64,34 @@ static double seconds_since(const struct timespec *t0)
 	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/*
+ * Attach mode's run.command: the argv of the first process attached to, as
+ * read at attach time, or "[PID]" when it had none. Lives until exit.
+ */
+static char **attached_command(const struct manifest *m, pid_t pid)
+{
+	const struct mf_process *rec = NULL;
+	for (size_t i = 0; i < m->nprocs && !rec; i++)
+		if (m->procs[i]->pid == pid)
+			rec = m->procs[i];
+	size_t n = 0;
+	for (size_t i = 0; rec && i < rec->argv_len; i++)
+		n += rec->argv[i] == '\0';
+	if (rec && rec->argv_len && rec->argv[rec->argv_len - 1] != '\0')
+		n++;
+	char **v = xcalloc(n ? n + 1 : 2, sizeof(*v));
+	if (!n) {
+		char name[32];
+		snprintf(name, sizeof(name), "[%d]", (int)pid);
+		v[0] = xstrdup(name);
+		return v;
+	}
+	size_t k = 0;
+	for (const char *s = rec->argv, *end = rec->argv + rec->argv_len; s < end; s += strnlen(s, end - s) + 1)
+		v[k++] = xstrndup(s, end - s);
+	return v;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli_opts cli;
@@ -84,6 +112,8 @@ int main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "merge") == 0)
 		return merge_main(argc - 1, argv + 1);
 	cli_parse(argc, argv, &cli);
+	if (cli.n_attach)
+		cli.n_attach = tracer_check_attach(cli.attach, cli.n_attach);
 	if (!getcwd(cwd, sizeof(cwd)))
 		die_errno(EXIT_INTERNAL, "cannot read the current directory");
 
@@ -95,7 +125,7 @@ int main(int argc, char **argv)
 	}
 	atexit(discard_output);
 	remove_output_on_deadly_signals();
-	tracer_catch_interrupts(remove_tmp);
+	tracer_catch_interrupts(remove_tmp, cli.n_attach > 0);
 
 	struct manifest *m = manifest_new();
 	m->keep_secrets = cli.keep_secrets;
@@ -104,6 +134,9 @@ int main(int argc, char **argv)
 	topts.seccomp = cli.seccomp;
 	topts.follow_daemons = cli.follow_daemons;
 	topts.argv = cli.command;
+	topts.attach = cli.attach;
+	topts.n_attach = cli.n_attach;
+	topts.duration_s = cli.duration_s;
 
 	clock_gettime(CLOCK_REALTIME, &run.start);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -117,7 +150,9 @@ int main(int argc, char **argv)
 		die_errno(EXIT_CANNOT_EXEC, "%s: cannot execute", cli.command[0]);
 	}
 
-	run.command = cli.command;
+	run.command = cli.n_attach ? attached_command(m, cli.attach[0]) : cli.command;
+	run.attach = cli.attach;
+	run.n_attach = cli.n_attach;
 	run.cwd = cwd;
 	run.exit = res.exit;
 	run.complete = res.complete;
@@ -142,6 +177,9 @@ int main(int argc, char **argv)
 	manifest_free(m);
 	unwind_cleanup();
 
+	/* Attach mode: SIGINT or SIGTERM is the way to end the session. */
+	if (cli.n_attach)
+		return 0;
 	/* Interrupted while tracing, or later (the manifest is then complete, but late). */
 	if (tracer_interrupted())
 		return 128 + tracer_interrupted();

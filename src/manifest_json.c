@@ -173,6 +173,11 @@ static cJSON *run_json(const struct manifest *m, const struct run_info *r)
 		cJSON_AddBoolToObject(o, "seccomp", r->seccomp);
 		cJSON_AddBoolToObject(o, "follow_daemons", r->follow_daemons);
 	}
+	if (r->n_attach) {
+		cJSON *a = cJSON_AddArrayToObject(o, "attached");
+		for (size_t i = 0; i < r->n_attach; i++)
+			cJSON_AddItemToArray(a, cJSON_CreateNumber((double)r->attach[i]));
+	}
 	if (m->packages_lookup)
 		add_str(o, "packages", m->packages_lookup);
 	cJSON *w = cJSON_AddArrayToObject(o, "warnings");

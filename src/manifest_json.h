@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "manifest.h"
@@ -21,6 +22,8 @@ struct run_info {
 	bool complete;
 	bool seccomp;
 	bool follow_daemons; /* false: processes still running when the command exited were detached */
+	const pid_t *attach; /* attach mode (-p): the processes attached to, written as "attached" */
+	size_t n_attach;
 	bool scan;          /* a static scan: no exit, no seccomp */
 	const char *root;   /* scan --root, or NULL */
 	bool has_rank;      /* the MPI or batch rank is known: written as "rank" */
@@ -69,6 +72,7 @@ struct mf_origin {
 	double duration_s;
 	bool complete;
 	bool follow_daemons;     /* run.follow_daemons; true when absent */
+	size_t n_attached;       /* run.attached: how many processes were attached to (0: launched) */
 	struct mf_exit exit;
 	const char *hostname, *kernel, *machine, *os;
 	const char *tool_version;

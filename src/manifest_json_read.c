@@ -13,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -695,6 +696,21 @@ static void read_run(struct reader *r, const cJSON *run, const char *where, stru
 		r->m->packages_lookup = packages; /* a merged manifest: the first run's */
 	og->exit = read_exit(r, run, "exit", where);
 	og->rank = get_rank(r, run, "rank", where);
+	if ((a = get_array(r, run, "attached", where, false))) {
+		const cJSON *e;
+		int i = 0;
+		cJSON_ArrayForEach(e, a) {
+			at_index(w, sizeof(w), at_key(w2, sizeof(w2), where, "attached"), i++);
+			if (!cJSON_IsNumber(e) || e->valuedouble < 1 || e->valuedouble > INT_MAX ||
+			    e->valuedouble != (double)(long)e->valuedouble) {
+				failf(r, w, "expected a process id");
+				break;
+			}
+		}
+		og->n_attached = (size_t)i;
+		if (i == 0)
+			failf(r, at_key(w, sizeof(w), where, "attached"), "an empty list (attached to nothing)");
+	}
 	if ((a = get_array(r, run, "command", where, false))) {
 		char w64[WHERE_MAX];
 		char **v = strv_of(r, a, at_key(w, sizeof(w), where, "command"), b64_of(run, "command"),

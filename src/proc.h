@@ -28,6 +28,7 @@ struct tgroup {
 	size_t n_loader_opens, loader_opens_cap;
 	const char **libs_seen;  /* libraries mapped since the last exec (interned) */
 	size_t n_libs_seen, libs_seen_cap;
+	bool attached;           /* attached to while running (fingerprint -p), not created under the tracer */
 };
 
 enum proc_flags {
@@ -36,6 +37,7 @@ enum proc_flags {
 	PROC_EXEC_SEEN = 1 << 2,   /* PTRACE_EVENT_EXEC arrived for the pending exec */
 	PROC_ADOPTED = 1 << 3,     /* its first stop came before its parent's fork event */
 	PROC_NO_EXIT = 1 << 4,     /* in a watched syscall whose exit stop is not wanted (a known exec) */
+	PROC_ATTACHING = 1 << 5,   /* seized while running (-p), its first stop still to come */
 };
 
 /* A syscall seen at entry, waiting for its result. */

@@ -468,7 +468,7 @@ static void print_summary(const struct show *s, const char *file, const struct m
 	const struct manifest *m = s->m;
 	fputs("manifest: ", stdout);
 	put_text(file);
-	printf("\nrun: %s:", og->mode);
+	printf("\nrun: %s:", og->n_attached ? "attach" : og->mode);
 	for (size_t i = 0; i < og->n_command; i++) {
 		putchar(' ');
 		put_arg(og->command[i]);

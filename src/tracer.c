@@ -1,6 +1,7 @@
 #include "config.h"
 #include "tracer.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -11,6 +12,7 @@
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -50,7 +52,10 @@ static struct trace_result *result;
 static pid_t first_pid;
 static int first_pidfd = -1;  /* signals the first process without risk of pid reuse */
 static bool killed_all;
-static bool detaching;  /* the command exited and daemons are not followed: let go of the rest */
+static bool detaching;  /* the command exited and daemons are not followed, or an attach session ended: let go of the rest */
+static size_t attached_alive;  /* attach mode: the attached processes that have not exited yet */
+static size_t attaching;       /* attach mode: threads seized whose first stop is still to come */
+static struct timespec attach_deadline;  /* attach mode with --duration: when the session ends (CLOCK_MONOTONIC) */
 static char command_path[PATH_MAX];
 /* FINGERPRINT_TEST_VANISH=PATH (for the tests): kill the process whose open of PATH is at its exit stop. */
 static const char *test_vanish;
@@ -63,6 +68,7 @@ static const int interrupt_sigs[] = { SIGINT, SIGTERM, SIGHUP };
 static volatile sig_atomic_t interrupted;  /* the first of them received, or 0 */
 static struct timespec last_interrupt;     /* only the handler touches it (the three are masked in it) */
 static void (*quit_hook)(void);
+static bool catch_attach;  /* attach mode: the first one detaches, it kills nothing */
 
 static void say(const char *a, const char *b, const char *c)
 {
@@ -98,7 +104,8 @@ static void on_interrupt(int sig)
 	if (!interrupted)
 		interrupted = sig;
 	if (verbosity >= 1)
-		say(": ", name, ": stopping the command and writing what was seen"
+		say(": ", name, catch_attach ? ": detaching and writing what was seen"
+			" (again within a second to quit at once)\n" : ": stopping the command and writing what was seen"
 			" (again within a second to quit at once)\n");
 	/* Wake the wait loop: the first process dies and reports (a pidfd never reaches a reused pid). */
 	if (first_pidfd >= 0)
@@ -106,16 +113,22 @@ static void on_interrupt(int sig)
 	errno = saved_errno;
 }
 
-void tracer_catch_interrupts(void (*quit)(void))
+void tracer_catch_interrupts(void (*quit)(void), bool attach)
 {
 	struct sigaction sa = { .sa_handler = on_interrupt }, old;
 	quit_hook = quit;
+	catch_attach = attach;
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < sizeof(interrupt_sigs) / sizeof(interrupt_sigs[0]); i++)
 		sigaddset(&sa.sa_mask, interrupt_sigs[i]);
 	for (size_t i = 0; i < sizeof(interrupt_sigs) / sizeof(interrupt_sigs[0]); i++) {
-		/* A signal ignored when fingerprint started (nohup, a background job) stays ignored. */
-		if (sigaction(interrupt_sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+		/*
+		 * A signal ignored when fingerprint started (nohup, a background job)
+		 * stays ignored, for the command's sake. Attach mode starts no command,
+		 * and SIGINT or SIGTERM is how its session ends, in the background too.
+		 */
+		if (sigaction(interrupt_sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN &&
+		    !(attach && interrupt_sigs[i] != SIGHUP))
 			continue;
 		/* No SA_RESTART: waitpid returns EINTR. */
 		sigaction(interrupt_sigs[i], &sa, NULL);
@@ -236,6 +249,19 @@ static struct proc *adopt(pid_t tid)
 	return p;
 }
 
+static void start_detaching(void);
+
+/* Attach mode: whether --duration has run out. */
+static bool attach_time_up(void)
+{
+	struct timespec now;
+	if (opts->duration_s <= 0)
+		return false;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > attach_deadline.tv_sec ||
+	       (now.tv_sec == attach_deadline.tv_sec && now.tv_nsec >= attach_deadline.tv_nsec);
+}
+
 /* Wait for the next stop of any tracee and classify it. Returns NULL when none is left. */
 static struct event *next_event(void)
 {
@@ -243,7 +269,12 @@ static struct event *next_event(void)
 	int status;
 
 	for (;;) {
-		if (interrupted && !killed_all) {
+		if (opts->n_attach) {
+			if (!detaching && (interrupted || attach_time_up())) {
+				result->interrupted_by = interrupted;
+				start_detaching();
+			}
+		} else if (interrupted && !killed_all) {
 			killed_all = true;
 			result->complete = false;
 			result->interrupted_by = interrupted;
@@ -314,8 +345,9 @@ static void interrupt_tracee(struct proc *p, void *ctx)
 }
 
 /*
- * The command's process exited and daemons are not followed: stop every
- * tracee still running, so that each is let go at its next stop (detach_tracee).
+ * The command's process exited and daemons are not followed, or an attach
+ * session ended: stop every tracee still running, so that each is let go
+ * at its next stop (detach_tracee).
  */
 static void start_detaching(void)
 {
@@ -340,8 +372,12 @@ static void on_exited(struct event *ev)
 	}
 	if (p->flags & PROC_ADOPTED)
 		add_tombstone((struct tombstone){ ev->tid, ev->tid == p->tg->tgid ? p->tg->rec : NULL, false, 0 });
+	bool attached_exited = ev->tid == p->tg->tgid && p->tg->attached;
 	proc_remove(p);
 	if (ev->tid == first_pid && !opts->follow_daemons && !killed_all && !detaching)
+		start_detaching();
+	/* Every attached process has exited: let go of the children they left. */
+	if (attached_exited && --attached_alive == 0 && !detaching)
 		start_detaching();
 }
 
@@ -511,10 +547,24 @@ static void detach_tracee(struct event *ev)
 	proc_remove(p);
 }
 
+/*
+ * Attach mode: a thread seized while running reached its first stop (or
+ * ended); once every one has, each stops at syscalls from now on: say so.
+ */
+static void attach_stopped(struct proc *p)
+{
+	p->flags &= ~PROC_ATTACHING;
+	if (--attaching == 0 && verbosity >= 1)
+		fprintf(stderr, "%s: attached to %zu process%s; SIGINT or SIGTERM to detach\n", program_name,
+			opts->n_attach, opts->n_attach == 1 ? "" : "es");
+}
+
 static bool dispatch_event(struct event *ev)
 {
 	if (!ev)
 		return false;
+	if (ev->p && (ev->p->flags & PROC_ATTACHING))
+		attach_stopped(ev->p);
 	/* Cut short: whatever still stops (a child forked during the kill) dies too, unread. */
 	if (killed_all && ev->kind != EV_EXITED) {
 		kill(ev->p->tg->tgid, SIGKILL);
@@ -732,6 +782,132 @@ static void read_launch_error(int fd)
 	result->start_errno = le.err;
 }
 
+/* The ptrace options of attach mode: launch's, less seccomp and PTRACE_O_EXITKILL (the service outlives us). */
+static const long attach_options = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
+				   PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC;
+
+size_t tracer_check_attach(pid_t *pids, size_t n)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < n; i++) {
+		pid_t tgid = tgid_of(pids[i]);
+		if (tgid < 0)
+			die(EXIT_USAGE, "-p: no process %d", (int)pids[i]);
+		if (tgid == getpid())
+			die(EXIT_USAGE, "-p: %d is fingerprint itself", (int)pids[i]);
+		bool dup = false;
+		for (size_t j = 0; j < kept; j++)
+			dup = dup || pids[j] == tgid;
+		if (!dup)
+			pids[kept++] = tgid;
+	}
+	return kept;
+}
+
+/* Seize thread `tid` of the process of `leader` (NULL: tid is the leader). Returns its proc, or NULL. */
+static struct proc *seize_thread(pid_t tid, struct proc *leader)
+{
+	if (ptrace(PTRACE_SEIZE, tid, 0L, attach_options) < 0) {
+		int err = errno;
+		if (err == ESRCH && leader)
+			return NULL; /* the thread ended meanwhile */
+		/* Created by a thread seized already, so traced already: adopted at its first stop. */
+		if (err == EPERM && leader && status_field(tid, "TracerPid") == getpid())
+			return NULL;
+		errno = err;
+		if (!leader)
+			die_errno(err == ESRCH ? EXIT_USAGE : EXIT_INTERNAL, "cannot attach to process %d%s", (int)tid,
+				  err == EPERM ? " (ptrace may be restricted: see /proc/sys/kernel/yama/ptrace_scope)" : "");
+		manifest_warn(mf, "attach", "cannot attach to thread %d of process %d: %s", (int)tid,
+			      (int)leader->tid, strerror(err));
+		return NULL;
+	}
+	struct proc *p;
+	if (leader) {
+		p = proc_new(tid, leader->tg, NULL);
+		leader->tg->rec->threads++;
+	} else {
+		pid_t ppid = status_field(tid, "PPid");
+		p = proc_new(tid, NULL, NULL);
+		p->tg->attached = true;
+		start_group(p, ppid > 0 ? ppid : 0, NULL);
+	}
+	p->flags |= PROC_ATTACHING;
+	attaching++;
+	return p;
+}
+
+/*
+ * Seize every thread of process `pid` (its leader first), re-reading
+ * /proc/PID/task until no new thread appears, then record what the
+ * process runs as the exec-time code would: binary, argv, environment,
+ * cwd and the objects mapped now.
+ */
+static void attach_process(pid_t pid)
+{
+	char dir[64];
+	struct proc *leader = seize_thread(pid, NULL);
+	bool found_new = true;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/task", (int)pid);
+	while (found_new) {
+		found_new = false;
+		DIR *d = opendir(dir);
+		if (!d)
+			break; /* it exited meanwhile: its exit comes next */
+		for (struct dirent *de; (de = readdir(d));) {
+			pid_t tid = (pid_t)strtol(de->d_name, NULL, 10);
+			if (tid > 0 && !proc_lookup(tid) && seize_thread(tid, leader))
+				found_new = true;
+		}
+		closedir(d);
+	}
+	syscalls_exec_done(leader);
+	leader->flags &= ~PROC_EXEC_SEEN;
+	attached_alive++;
+}
+
+/*
+ * A no-op handler for the attach session's timer: its SIGALRM, without
+ * SA_RESTART, wakes waitpid so that the loop sees an interrupt that came
+ * just before it blocked, and the end of --duration.
+ */
+static void on_wake(int sig)
+{
+	(void)sig;
+}
+
+static struct sigaction saved_alarm;
+
+static void wake_timer(bool on)
+{
+	struct itimerval it = { { 0, on ? 100000 : 0 }, { 0, on ? 100000 : 0 } };
+	if (on) {
+		struct sigaction sa = { .sa_handler = on_wake };
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGALRM, &sa, &saved_alarm);
+	}
+	setitimer(ITIMER_REAL, &it, NULL);
+	if (!on)
+		sigaction(SIGALRM, &saved_alarm, NULL);
+}
+
+/* Attach to every process of opts->attach, then stop each thread once so that it stops at syscalls from now on. */
+static void attach_all(void)
+{
+	for (size_t i = 0; i < opts->n_attach; i++)
+		attach_process(opts->attach[i]);
+	proc_foreach(interrupt_tracee, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &attach_deadline);
+	attach_deadline.tv_sec += (time_t)opts->duration_s;
+	attach_deadline.tv_nsec += (long)((opts->duration_s - (double)(time_t)opts->duration_s) * 1e9);
+	if (attach_deadline.tv_nsec >= 1000000000) {
+		attach_deadline.tv_sec++;
+		attach_deadline.tv_nsec -= 1000000000;
+	}
+	wake_timer(true);
+}
+
 void tracer_run(const struct tracer_opts *o, struct manifest *m, struct trace_result *res)
 {
 	int errfd;
@@ -744,6 +920,16 @@ void tracer_run(const struct tracer_opts *o, struct manifest *m, struct trace_re
 	syscalls_init(m);
 
 	test_vanish = getenv("FINGERPRINT_TEST_VANISH");
+	if (o->n_attach) {
+		first_pid = o->attach[0];
+		signal(SIGPIPE, SIG_IGN);
+		attach_all();
+		while (dispatch_event(next_event()))
+			;
+		wake_timer(false);
+		info("syscall stops: %lu at entry, %lu at exit", n_entry_stops, n_exit_stops);
+		return;
+	}
 	first_pid = launch(&errfd);
 	if (first_pid < 0)
 		return;

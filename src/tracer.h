@@ -7,6 +7,7 @@
 #define FP_TRACER_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "manifest.h"
 
@@ -19,7 +20,18 @@ struct tracer_opts {
 	 * fail with ENOSYS.
 	 */
 	bool follow_daemons;
-	char *const *argv;  /* the command, NULL-terminated */
+	char *const *argv;  /* the command, NULL-terminated; NULL in attach mode */
+	/*
+	 * Attach mode (n_attach > 0): trace these running processes (every
+	 * thread, and the children they create from then on) instead of
+	 * launching argv; needs seccomp false. The session ends on SIGINT,
+	 * SIGTERM or SIGHUP, when every one of them has exited, or after
+	 * duration_s seconds (> 0); every tracee still running is then
+	 * detached, never killed.
+	 */
+	const pid_t *attach;
+	size_t n_attach;
+	double duration_s;
 };
 
 enum tracer_start {
@@ -31,10 +43,10 @@ enum tracer_start {
 struct trace_result {
 	enum tracer_start start;
 	int start_errno;
-	struct mf_exit exit;  /* of the command (the first process) */
+	struct mf_exit exit;  /* of the command (the first process; in attach mode the first attached) */
 	bool complete;        /* false when the trace was cut short */
 	int interrupted_by;   /* the signal that cut it short, or 0 */
-	size_t detached;      /* processes left running (follow_daemons false) */
+	size_t detached;      /* processes left running (follow_daemons false, or attach mode) */
 };
 
 /*
@@ -43,17 +55,27 @@ struct trace_result {
  * incomplete); another within a second of the one before calls `quit`
  * (which must be async-signal-safe: remove the temporary file) and exits
  * 128+N at once. Call before tracer_run; the command starts with the
- * dispositions fingerprint was given.
+ * dispositions fingerprint was given. Those ignored are left ignored,
+ * except SIGINT and SIGTERM when `attach` (attach mode launches nothing).
  */
-void tracer_catch_interrupts(void (*quit)(void));
+void tracer_catch_interrupts(void (*quit)(void), bool attach);
 
 /* The first of those signals received so far, or 0. */
 int tracer_interrupted(void);
 
 /*
+ * Check the processes of attach mode before anything else runs: each must
+ * exist (a thread id stands for its process, and `pids` is rewritten to
+ * the process ids, duplicates dropped). Returns how many are left. Dies
+ * with EXIT_USAGE naming the first that does not exist.
+ */
+size_t tracer_check_attach(pid_t *pids, size_t n);
+
+/*
  * Run opts->argv under the tracer until every process of its tree has
  * exited (or, without follow_daemons, until the command's own process has
- * and the others are detached, their records marked `detached`),
+ * and the others are detached, their records marked `detached`), or
+ * attach to opts->attach until the session ends (see tracer_opts),
  * recording into `m`. Setup failures (fork, ptrace refused, kernel
  * without PTRACE_GET_SYSCALL_INFO) die with EXIT_INTERNAL; everything the
  * tracees cause is recorded as warnings in `m`.

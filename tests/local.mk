@@ -22,7 +22,8 @@ check_PROGRAMS += \
 	tests/fixtures/thread_churn \
 	tests/fixtures/zombie \
 	tests/fixtures/daemon \
-	tests/fixtures/hostile
+	tests/fixtures/hostile \
+	tests/fixtures/attach_target
 tests_fixtures_threadfiles_LDADD = -lpthread
 tests_fixtures_exec_busy_LDADD = -lpthread
 tests_fixtures_thread_exit_LDADD = -lpthread
@@ -31,6 +32,7 @@ tests_fixtures_daemon_LDADD = -lpthread
 tests_fixtures_forkburst_LDADD = -lpthread
 tests_fixtures_threads8_LDADD = -lpthread
 tests_fixtures_exec_thread_LDADD = -lpthread
+tests_fixtures_attach_target_LDADD = -lpthread
 
 # Unit tests of the pure modules, linked against the internal library.
 check_PROGRAMS += tests/unit/test_path tests/unit/test_maps tests/unit/test_secret tests/unit/test_hashcache
@@ -95,6 +97,7 @@ FP_LOAD_TESTS = \
 	tests/thread-exit.test \
 	tests/zombie.test \
 	tests/daemons.test \
+	tests/attach.test \
 	tests/nested-ptrace.test
 TESTS += $(FP_LOAD_TESTS)
 EXTRA_DIST += $(FP_LOAD_TESTS)
