@@ -591,6 +591,8 @@ void json_out_discard(struct json_out *o)
 		free(o->tmp);
 		o->tmp = NULL;
 	}
+	free(o->path);
+	o->path = NULL;
 	if (o->fd > STDERR_FILENO)
 		close(o->fd);
 	o->fd = -1;
@@ -636,6 +638,8 @@ static int write_root(struct json_out *o, cJSON *root)
 	}
 	free(o->tmp);
 	o->tmp = NULL;
+	free(o->path);
+	o->path = NULL;
 	return 0;
 }
 
