@@ -28,8 +28,10 @@
 #   check_packages FILE  those of package ownership (also for scan manifests)
 #
 # Environment (from AM_TESTS_ENVIRONMENT): FINGERPRINT, abs_top_srcdir,
-# abs_top_builddir, FIXTURES; FP_SCHEMA_PYTHON names the python3 to validate
-# with. Exit codes: 0 pass, 1 fail, 77 skip, 99 harness.
+# abs_top_builddir, FIXTURES, FP_SANITIZERS (yes in an --enable-sanitizers
+# build); FP_SCHEMA_PYTHON names the python3 to validate with; FP_TIMEOUT
+# the seconds fp_run allows (60).
+# Exit codes: 0 pass, 1 fail, 77 skip, 99 harness.
 
 me=${0##*/}
 me=${me%.test}
@@ -54,7 +56,23 @@ FIXTURES=$(cd "$FIXTURES" 2>/dev/null && pwd -P) || hard_error "no fixtures dire
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/fp-$me.XXXXXX") || hard_error "mktemp failed"
 tmp=$(cd "$tmp" && pwd -P) || hard_error "cannot enter $tmp"
-trap 'st=$?; chmod -R u+rwx "$tmp" 2>/dev/null; rm -rf "$tmp"; exit $st' EXIT
+
+# A sanitizer report fails the test even where the test ignored
+# fingerprint's status or kept its stderr in a file of $tmp.
+fp_reports() {
+	fp_rep=$({
+		test "${FP_SANITIZERS:-no}" != yes ||
+			grep -rlI -D skip -E '^==[0-9]+==ERROR: [A-Za-z]+Sanitizer|: runtime error: ' "$tmp"
+	} 2>/dev/null)
+	test -n "$fp_rep" || return 0
+	printf '%s\n' "$fp_rep" | while IFS= read -r f; do
+		printf '%s: FAIL: a memory error report in %s:\n' "$me" "$f" >&2
+		sed -n '1,60s/^/  /p' "$f" >&2
+	done
+	return 1
+}
+trap 'st=$?; chmod -R u+rwx "$tmp" 2>/dev/null; fp_reports || st=1
+	rm -rf "$tmp"; exit $st' EXIT
 trap 'exit 99' HUP INT TERM
 manifest=$tmp/deps.json
 

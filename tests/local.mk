@@ -15,10 +15,18 @@ tests_fixtures_forkburst_LDADD = -lpthread
 tests_fixtures_threads8_LDADD = -lpthread
 tests_fixtures_exec_thread_LDADD = -lpthread
 
-# Unit tests of the pure modules, linked against the internal library.
+# Unit tests of the pure modules, linked against the internal library; each
+# is built with FP_COMPILE_FLAGS and FP_LINK_FLAGS (the sanitizers under
+# --enable-sanitizers), the fixtures are not.
 check_PROGRAMS += tests/unit/test_path tests/unit/test_maps tests/unit/test_secret
+tests_unit_test_path_CFLAGS = $(FP_COMPILE_FLAGS)
+tests_unit_test_path_LDFLAGS = $(FP_LINK_FLAGS)
 tests_unit_test_path_LDADD = $(FP_LIBS)
+tests_unit_test_maps_CFLAGS = $(FP_COMPILE_FLAGS)
+tests_unit_test_maps_LDFLAGS = $(FP_LINK_FLAGS)
 tests_unit_test_maps_LDADD = $(FP_LIBS)
+tests_unit_test_secret_CFLAGS = $(FP_COMPILE_FLAGS)
+tests_unit_test_secret_LDFLAGS = $(FP_LINK_FLAGS)
 tests_unit_test_secret_LDADD = $(FP_LIBS)
 TESTS += tests/unit/test_path tests/unit/test_maps tests/unit/test_secret
 
@@ -81,7 +89,11 @@ EXTRA_DIST += \
 
 # ldso: search rules against fixtures, and against ldd on /usr/bin.
 check_PROGRAMS += tests/unit/test_ldso tests/unit/test_ldd_compare
+tests_unit_test_ldso_CFLAGS = $(FP_COMPILE_FLAGS)
+tests_unit_test_ldso_LDFLAGS = $(FP_LINK_FLAGS)
 tests_unit_test_ldso_LDADD = $(FP_LIBS)
+tests_unit_test_ldd_compare_CFLAGS = $(FP_COMPILE_FLAGS)
+tests_unit_test_ldd_compare_LDFLAGS = $(FP_LINK_FLAGS)
 tests_unit_test_ldd_compare_LDADD = $(FP_LIBS)
 TESTS += tests/unit/test_ldso tests/unit/test_ldd_compare
 
@@ -124,6 +136,8 @@ EXTRA_DIST += $(FP_TOOLS_TESTS)
 check_PROGRAMS += tests/fuzz/fuzz_replay
 tests_fuzz_fuzz_replay_SOURCES = tests/fuzz/fuzz_manifest.c
 tests_fuzz_fuzz_replay_CPPFLAGS = $(AM_CPPFLAGS) -DFP_FUZZ_REPLAY
+tests_fuzz_fuzz_replay_CFLAGS = $(FP_COMPILE_FLAGS)
+tests_fuzz_fuzz_replay_LDFLAGS = $(FP_LINK_FLAGS)
 tests_fuzz_fuzz_replay_LDADD = $(FP_LIBS)
 TESTS += tests/fuzz-replay.test
 EXTRA_DIST += tests/fuzz-replay.test samples/manifests/trace-sh.json samples/manifests/trace-job.json \
