@@ -227,5 +227,5 @@ void str_sort(const char **v, size_t n)
 __attribute__((used)) const char *__asan_default_options(void);
 __attribute__((used)) const char *__ubsan_default_options(void);
 const char *__asan_default_options(void) { return "exitcode=86"; }
-const char *__ubsan_default_options(void) { return "print_stacktrace=1"; }
+const char *__ubsan_default_options(void) { return "exitcode=86:print_stacktrace=1"; }
 #endif

@@ -163,3 +163,47 @@ fuzz:
 clean-local: clean-fuzz
 clean-fuzz:
 	rm -rf tests/fuzz/corpus tests/fuzz/fuzz_manifest crash-* leak-* timeout-* oom-*
+
+# make check-valgrind: the core tests with every fingerprint they run under
+# valgrind's memcheck (tests/init.sh: FP_WRAPPER), and the unit tests under
+# it too. Each runs through a stub in tests/valgrind/ so that its log and
+# result (tests/valgrind/NAME.log, .trs) stand beside those of `make check`.
+# A memcheck error or a leak "definitely lost" fails the test (status 86 and
+# the report in the test's log). See README.md: Developing.
+FP_VALGRIND = valgrind --tool=memcheck -q --error-exitcode=86 --leak-check=full \
+	--errors-for-leak-kinds=definite
+FP_VALGRIND_TESTS = \
+	launch single pipeline threads exec-thread vfork clone3 sigstop openat \
+	missing exit-status not-found seccomp signals secrets symlinks special-paths \
+	atomic cli callers callers-direct hash packages scan diff check show merge
+FP_VALGRIND_UNITS = test_path test_maps test_secret test_ldso
+FP_VALGRIND_TIMEOUT = 600
+check-valgrind: $(check_PROGRAMS) $(bin_PROGRAMS)
+	@if test "$(enable_sanitizers)" = yes; then \
+		echo "make check-valgrind: valgrind cannot run an --enable-sanitizers build (configure without it)" >&2; \
+		exit 1; \
+	fi
+	@command -v valgrind > /dev/null || { echo "make check-valgrind: valgrind is needed (apt-get install valgrind)" >&2; exit 1; }
+	$(AM_V_at)$(MKDIR_P) tests/valgrind
+	$(AM_V_GEN)tests=; \
+	for t in $(FP_VALGRIND_TESTS); do \
+		{ echo '#!/bin/sh'; \
+		  echo '# make check-valgrind: tests/'"$$t"'.test with fingerprint under memcheck.'; \
+		  echo "FP_WRAPPER='$(FP_VALGRIND) --log-file=@DIR@/valgrind.%p'"; \
+		  echo 'FP_TIMEOUT=$(FP_VALGRIND_TIMEOUT)'; \
+		  echo '. "$$abs_top_srcdir/tests/'"$$t"'.test"'; \
+		} > tests/valgrind/$$t.test; \
+		tests="$$tests tests/valgrind/$$t.test"; \
+	done; \
+	for t in $(FP_VALGRIND_UNITS); do \
+		{ echo '#!/bin/sh'; \
+		  echo '# make check-valgrind: tests/unit/'"$$t"' under memcheck.'; \
+		  echo 'exec $(FP_VALGRIND) "$$abs_top_builddir/tests/unit/'"$$t"'"'; \
+		} > tests/valgrind/unit-$$t.test; \
+		tests="$$tests tests/valgrind/unit-$$t.test"; \
+	done; \
+	$(MAKE) $(AM_MAKEFLAGS) check-TESTS TESTS="$$tests" TEST_SUITE_LOG=tests/valgrind/test-suite.log
+.PHONY: check-valgrind
+clean-local: clean-valgrind
+clean-valgrind:
+	rm -rf tests/valgrind
