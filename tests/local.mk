@@ -164,19 +164,23 @@ clean-local: clean-fuzz
 clean-fuzz:
 	rm -rf tests/fuzz/corpus tests/fuzz/fuzz_manifest crash-* leak-* timeout-* oom-*
 
-# make check-valgrind: the core tests with every fingerprint they run under
+# make check-valgrind: the tests with every fingerprint they run under
 # valgrind's memcheck (tests/init.sh: FP_WRAPPER), and the unit tests under
 # it too. Each runs through a stub in tests/valgrind/ so that its log and
 # result (tests/valgrind/NAME.log, .trs) stand beside those of `make check`.
 # A memcheck error or a leak "definitely lost" fails the test (status 86 and
 # the report in the test's log). See README.md: Developing.
 FP_VALGRIND = valgrind --tool=memcheck -q --error-exitcode=86 --leak-check=full \
-	--errors-for-leak-kinds=definite
+	--errors-for-leak-kinds=definite --show-leak-kinds=definite
+# Every test that runs fingerprint but m32 (it needs IA32 emulation and skips
+# without) and fuzz-replay (it runs the replay under valgrind itself).
 FP_VALGRIND_TESTS = \
-	launch single pipeline threads exec-thread vfork clone3 sigstop openat \
-	missing exit-status not-found seccomp signals secrets symlinks special-paths \
-	atomic cli callers callers-direct hash packages scan diff check show merge
-FP_VALGRIND_UNITS = test_path test_maps test_secret test_ldso
+	launch single pipeline make-project threads exec-thread vfork sigstop clone3 \
+	openat missing exit-status not-found seccomp python-ctypes mpi secrets cli \
+	deterministic atomic symlinks signals elf-facts hash packages how scan \
+	special-paths races schema callers callers-cxx callers-direct callers-loader \
+	callers-off diff check show merge
+FP_VALGRIND_UNITS = test_path test_maps test_secret test_ldso test_ldd_compare
 FP_VALGRIND_TIMEOUT = 600
 check-valgrind: $(check_PROGRAMS) $(bin_PROGRAMS)
 	@if test "$(enable_sanitizers)" = yes; then \
