@@ -147,14 +147,15 @@ static long env_rank(const char **var)
 /*
  * The -o argument with %h (the host name up to its first dot), %p
  * (fingerprint's pid), %r (the rank, 0 when none) and %% expanded; any
- * other % is a usage error. Returns `pattern` itself or a malloc'd string
- * that lives until exit.
+ * other % is a usage error. Returns `pattern` itself or a string that
+ * lives until exit (or the next call).
  */
 static const char *output_expand(const char *pattern, long rank, const char *rank_var)
 {
+	static struct buf b; /* held here, not lost when main returns */
 	if (!strchr(pattern, '%'))
 		return pattern;
-	struct buf b = { 0 };
+	b.len = 0;
 	for (const char *s = pattern; *s; s++) {
 		char piece[HOST_NAME_MAX + 1];
 		if (*s != '%') {

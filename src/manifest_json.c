@@ -709,6 +709,8 @@ void json_out_discard(struct json_out *o)
 		unlink(o->tmp);
 		forget_tmp(o);
 	}
+	free(o->path);
+	o->path = NULL;
 	if (o->fd > STDERR_FILENO)
 		close(o->fd);
 	o->fd = -1;
@@ -753,6 +755,8 @@ static int write_root(struct json_out *o, cJSON *root)
 		return r;
 	}
 	forget_tmp(o);
+	free(o->path);
+	o->path = NULL;
 	return 0;
 }
 

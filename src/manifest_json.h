@@ -44,13 +44,13 @@ struct json_out {
  */
 int json_out_open(struct json_out *o, const char *path);
 
-/* Remove the temporary file (the run produced no manifest). */
+/* Remove the temporary file (the run produced no manifest) and release `o`. */
 void json_out_discard(struct json_out *o);
 
 /*
- * Write the finalised manifest `m` with `run` and rename it into place.
- * Returns 0, or -errno (the temporary is removed, an earlier file at the
- * path stays intact).
+ * Write the finalised manifest `m` with `run` and rename it into place;
+ * `o` is released either way. Returns 0, or -errno (the temporary is
+ * removed, an earlier file at the path stays intact).
  */
 int manifest_json_write(struct json_out *o, const struct manifest *m, const struct run_info *run);
 

@@ -329,7 +329,6 @@ int merge_main(int argc, char **argv)
 		fprintf(stderr, "%s: %s: %zu runs, %zu binaries, %zu libraries, %zu files, %zu missing, %zu conflicts\n",
 			program_name, strcmp(o.output, "-") ? o.output : "(stdout)", mg.n_runs, m->n_binaries,
 			m->n_libraries, m->n_files, m->n_missing, conflicts);
-	free(out.path);
 	for (size_t i = 0; i < mg.n_runs; i++)
 		free(mg.runs[i]);
 	free(mg.runs);

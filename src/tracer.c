@@ -383,6 +383,11 @@ static void on_exited(struct event *ev)
 
 static bool get_syscall_info(struct proc *p, struct __ptrace_syscall_info *info)
 {
+	/*
+	 * The kernel fills only the part of `info` this stop has; the rest reads
+	 * as zeros (and valgrind, which does not know this request, sees it set).
+	 */
+	memset(info, 0, sizeof(*info));
 	if (ptrace(PTRACE_GET_SYSCALL_INFO, p->tid, (void *)sizeof(*info), info) > 0)
 		return true;
 	if (errno == EIO || errno == EINVAL)

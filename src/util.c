@@ -286,3 +286,18 @@ void fput_text(FILE *f, const char *s)
 		}
 	}
 }
+
+#ifdef FP_SANITIZERS
+/*
+ * --enable-sanitizers: the runtime options are compiled in rather than set in
+ * ASAN_OPTIONS or UBSAN_OPTIONS, which every traced command would inherit and
+ * record in its manifest's env. A report (a memory error, undefined behaviour
+ * or a leak at exit) ends fingerprint with status 86, which is none of its own
+ * (1 differences, 2 usage, 125-127) and none a test fixture exits with, so a
+ * test expecting "differences found" or a usage error cannot take it for one.
+ */
+__attribute__((used)) const char *__asan_default_options(void);
+__attribute__((used)) const char *__ubsan_default_options(void);
+const char *__asan_default_options(void) { return "exitcode=86"; }
+const char *__ubsan_default_options(void) { return "exitcode=86:print_stacktrace=1"; }
+#endif

@@ -30,8 +30,11 @@
 #   check_packages FILE  those of package ownership (also for scan manifests)
 #
 # Environment (from AM_TESTS_ENVIRONMENT): FINGERPRINT, abs_top_srcdir,
-# abs_top_builddir, FIXTURES; FP_SCHEMA_PYTHON names the python3 to validate
-# with. Exit codes: 0 pass, 1 fail, 77 skip, 99 harness.
+# abs_top_builddir, FIXTURES, FP_SANITIZERS (yes in an --enable-sanitizers
+# build); FP_SCHEMA_PYTHON names the python3 to validate with; FP_TIMEOUT
+# the seconds fp_run allows (60); FP_WRAPPER a command prefix every
+# fingerprint of the test runs under (make check-valgrind: valgrind).
+# Exit codes: 0 pass, 1 fail, 77 skip, 99 harness.
 
 me=${0##*/}
 me=${me%.test}
@@ -56,7 +59,38 @@ FIXTURES=$(cd "$FIXTURES" 2>/dev/null && pwd -P) || hard_error "no fixtures dire
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/fp-$me.XXXXXX") || hard_error "mktemp failed"
 tmp=$(cd "$tmp" && pwd -P) || hard_error "cannot enter $tmp"
-trap 'st=$?; chmod -R u+rwx "$tmp" 2>/dev/null; rm -rf "$tmp"; exit $st' EXIT
+
+# FP_WRAPPER: $FINGERPRINT becomes a script that execs the real one under
+# the wrapper (the same pid, so %p and signals still reach it). Each @DIR@ in
+# FP_WRAPPER names a directory of the test's own, outside $tmp, for the
+# wrapper's reports (valgrind's --log-file); a report there with a
+# "==PID==" line (valgrind's error and leak lines) fails the test.
+fp_wrap_dir=
+if test -n "${FP_WRAPPER:-}"; then
+	fp_wrap_dir=$(mktemp -d "${TMPDIR:-/tmp}/fp-$me-wrap.XXXXXX") || hard_error "mktemp failed"
+	fp_wrap_cmd=$(printf '%s\n' "$FP_WRAPPER" | sed "s|@DIR@|$fp_wrap_dir|g")
+	printf '#!/bin/sh\nexec %s "%s" "$@"\n' "$fp_wrap_cmd" "$FINGERPRINT" > "$fp_wrap_dir/fingerprint" &&
+		chmod +x "$fp_wrap_dir/fingerprint" || hard_error "cannot write the FP_WRAPPER script"
+	FINGERPRINT=$fp_wrap_dir/fingerprint
+fi
+
+# A sanitizer or valgrind report fails the test even where the test ignored
+# fingerprint's status or kept its stderr in a file of $tmp.
+fp_reports() {
+	fp_rep=$({
+		test "${FP_SANITIZERS:-no}" != yes ||
+			grep -rlI -D skip -E '^==[0-9]+==ERROR: [A-Za-z]+Sanitizer|: runtime error: ' "$tmp"
+		test -z "$fp_wrap_dir" || grep -lE '^==[0-9]+==' "$fp_wrap_dir"/*
+	} 2>/dev/null)
+	test -n "$fp_rep" || return 0
+	printf '%s\n' "$fp_rep" | while IFS= read -r f; do
+		printf '%s: FAIL: a memory error report in %s:\n' "$me" "$f" >&2
+		sed -n '1,60s/^/  /p' "$f" >&2
+	done
+	return 1
+}
+trap 'st=$?; chmod -R u+rwx "$tmp" 2>/dev/null; fp_reports || st=1
+	rm -rf "$tmp" ${fp_wrap_dir:+"$fp_wrap_dir"}; exit $st' EXIT
 trap 'exit 99' HUP INT TERM
 manifest=$tmp/deps.json
 

@@ -34,10 +34,20 @@ tests_fixtures_threads8_LDADD = -lpthread
 tests_fixtures_exec_thread_LDADD = -lpthread
 tests_fixtures_attach_target_LDADD = -lpthread
 
-# Unit tests of the pure modules, linked against the internal library.
+# Unit tests of the pure modules, linked against the internal library; each
+# is built with FP_COMPILE_FLAGS and FP_LINK_FLAGS (the sanitizers under
+# --enable-sanitizers), the fixtures are not.
 check_PROGRAMS += tests/unit/test_path tests/unit/test_maps tests/unit/test_secret tests/unit/test_hashcache
+tests_unit_test_hashcache_CFLAGS = $(FP_COMPILE_FLAGS)
+tests_unit_test_hashcache_LDFLAGS = $(FP_LINK_FLAGS)
+tests_unit_test_path_CFLAGS = $(FP_COMPILE_FLAGS)
+tests_unit_test_path_LDFLAGS = $(FP_LINK_FLAGS)
 tests_unit_test_path_LDADD = $(FP_LIBS)
+tests_unit_test_maps_CFLAGS = $(FP_COMPILE_FLAGS)
+tests_unit_test_maps_LDFLAGS = $(FP_LINK_FLAGS)
 tests_unit_test_maps_LDADD = $(FP_LIBS)
+tests_unit_test_secret_CFLAGS = $(FP_COMPILE_FLAGS)
+tests_unit_test_secret_LDFLAGS = $(FP_LINK_FLAGS)
 tests_unit_test_secret_LDADD = $(FP_LIBS)
 tests_unit_test_hashcache_LDADD = $(FP_LIBS)
 TESTS += tests/unit/test_path tests/unit/test_maps tests/unit/test_secret tests/unit/test_hashcache
@@ -126,7 +136,11 @@ EXTRA_DIST += \
 
 # ldso: search rules against fixtures, and against ldd on /usr/bin.
 check_PROGRAMS += tests/unit/test_ldso tests/unit/test_ldd_compare
+tests_unit_test_ldso_CFLAGS = $(FP_COMPILE_FLAGS)
+tests_unit_test_ldso_LDFLAGS = $(FP_LINK_FLAGS)
 tests_unit_test_ldso_LDADD = $(FP_LIBS)
+tests_unit_test_ldd_compare_CFLAGS = $(FP_COMPILE_FLAGS)
+tests_unit_test_ldd_compare_LDFLAGS = $(FP_LINK_FLAGS)
 tests_unit_test_ldd_compare_LDADD = $(FP_LIBS)
 TESTS += tests/unit/test_ldso tests/unit/test_ldd_compare
 
@@ -169,6 +183,8 @@ EXTRA_DIST += $(FP_TOOLS_TESTS)
 check_PROGRAMS += tests/fuzz/fuzz_replay
 tests_fuzz_fuzz_replay_SOURCES = tests/fuzz/fuzz_manifest.c
 tests_fuzz_fuzz_replay_CPPFLAGS = $(AM_CPPFLAGS) -DFP_FUZZ_REPLAY
+tests_fuzz_fuzz_replay_CFLAGS = $(FP_COMPILE_FLAGS)
+tests_fuzz_fuzz_replay_LDFLAGS = $(FP_LINK_FLAGS)
 tests_fuzz_fuzz_replay_LDADD = $(FP_LIBS)
 TESTS += tests/fuzz-replay.test
 EXTRA_DIST += tests/fuzz-replay.test samples/manifests/trace-sh.json samples/manifests/trace-job.json \
@@ -194,3 +210,51 @@ fuzz:
 clean-local: clean-fuzz
 clean-fuzz:
 	rm -rf tests/fuzz/corpus tests/fuzz/fuzz_manifest crash-* leak-* timeout-* oom-*
+
+# make check-valgrind: the tests with every fingerprint they run under
+# valgrind's memcheck (tests/init.sh: FP_WRAPPER), and the unit tests under
+# it too. Each runs through a stub in tests/valgrind/ so that its log and
+# result (tests/valgrind/NAME.log, .trs) stand beside those of `make check`.
+# A memcheck error or a leak "definitely lost" fails the test (status 86 and
+# the report in the test's log). See README.md: Developing.
+FP_VALGRIND = valgrind --tool=memcheck -q --error-exitcode=86 --leak-check=full \
+	--errors-for-leak-kinds=definite --show-leak-kinds=definite
+# Every test that runs fingerprint but m32 (it needs IA32 emulation and skips
+# without) and fuzz-replay (it runs the replay under valgrind itself).
+FP_VALGRIND_TESTS = \
+	launch single pipeline make-project threads exec-thread vfork sigstop clone3 \
+	openat missing exit-status not-found seccomp python-ctypes mpi secrets cli \
+	deterministic atomic symlinks signals elf-facts hash packages how scan \
+	special-paths races schema callers callers-cxx callers-direct callers-loader \
+	callers-off diff check show merge
+FP_VALGRIND_UNITS = test_path test_maps test_secret test_ldso test_ldd_compare
+FP_VALGRIND_TIMEOUT = 600
+check-valgrind: $(check_PROGRAMS) $(bin_PROGRAMS)
+	@if test "$(enable_sanitizers)" = yes; then \
+		echo "make check-valgrind: valgrind cannot run an --enable-sanitizers build (configure without it)" >&2; \
+		exit 1; \
+	fi
+	@command -v valgrind > /dev/null || { echo "make check-valgrind: valgrind is needed (apt-get install valgrind)" >&2; exit 1; }
+	$(AM_V_at)$(MKDIR_P) tests/valgrind
+	$(AM_V_GEN)tests=; \
+	for t in $(FP_VALGRIND_TESTS); do \
+		{ echo '#!/bin/sh'; \
+		  echo '# make check-valgrind: tests/'"$$t"'.test with fingerprint under memcheck.'; \
+		  echo "FP_WRAPPER='$(FP_VALGRIND) --log-file=@DIR@/valgrind.%p'"; \
+		  echo 'FP_TIMEOUT=$(FP_VALGRIND_TIMEOUT)'; \
+		  echo '. "$$abs_top_srcdir/tests/'"$$t"'.test"'; \
+		} > tests/valgrind/$$t.test; \
+		tests="$$tests tests/valgrind/$$t.test"; \
+	done; \
+	for t in $(FP_VALGRIND_UNITS); do \
+		{ echo '#!/bin/sh'; \
+		  echo '# make check-valgrind: tests/unit/'"$$t"' under memcheck.'; \
+		  echo 'exec $(FP_VALGRIND) "$$abs_top_builddir/tests/unit/'"$$t"'"'; \
+		} > tests/valgrind/unit-$$t.test; \
+		tests="$$tests tests/valgrind/unit-$$t.test"; \
+	done; \
+	$(MAKE) $(AM_MAKEFLAGS) check-TESTS TESTS="$$tests" TEST_SUITE_LOG=tests/valgrind/test-suite.log
+.PHONY: check-valgrind
+clean-local: clean-valgrind
+clean-valgrind:
+	rm -rf tests/valgrind
