@@ -85,13 +85,23 @@ static void read_failed(struct proc *p, const char *what, int err)
 			      strerror(-err));
 }
 
+/*
+ * The same for a read at a syscall's entry: a process gone there (killed, or
+ * a thread ended by a sibling's exec) never runs the call, so nothing is lost.
+ */
+static void entry_read_failed(struct proc *p, const char *what, int err)
+{
+	if (err != -ESRCH && err != -ENOENT)
+		read_failed(p, what, err);
+}
+
 /* The cwd of p's process, read from /proc when not known yet; NULL when unreadable. */
 static const char *cwd_of(struct proc *p)
 {
 	if (!p->tg->cwd) {
 		int r = path_of_cwd(p->tid, base, sizeof(base));
 		if (r < 0) {
-			read_failed(p, "cwd", r);
+			entry_read_failed(p, "cwd", r);
 			return NULL;
 		}
 		tgroup_set_cwd(p->tg, base);
@@ -108,7 +118,7 @@ static bool read_path(struct proc *p, int dirfd, uint64_t addr, bool empty_ok)
 	const char *dir = NULL;
 	int r = tracee_read_string(p->tid, addr, raw, sizeof(raw));
 	if (r < 0) {
-		read_failed(p, "path argument", r);
+		entry_read_failed(p, "path argument", r);
 		return false;
 	}
 	if (raw[0] == '\0') {
@@ -122,7 +132,7 @@ static bool read_path(struct proc *p, int dirfd, uint64_t addr, bool empty_ok)
 		} else if ((r = path_of_fd(p->tid, dirfd, base, sizeof(base))) >= 0) {
 			dir = base;
 		} else if (r != -EBADF) {
-			read_failed(p, "directory fd", r);
+			entry_read_failed(p, "directory fd", r);
 		}
 		if (!dir)
 			return false;
@@ -187,7 +197,7 @@ HANDLER(openat2)
 	size_t size = a[3] < sizeof(how) ? a[3] : sizeof(how);
 	int r = tracee_read(p->tid, a[2], &how, size);
 	if (r < 0) {
-		read_failed(p, "open_how", r);
+		entry_read_failed(p, "open_how", r);
 		return false;
 	}
 	return open_entry(p, (int)a[0], a[1], how.flags);
