@@ -150,7 +150,8 @@ int main(int argc, char **argv)
 		die_errno(EXIT_CANNOT_EXEC, "%s: cannot execute", cli.command[0]);
 	}
 
-	run.command = cli.n_attach ? attached_command(m, cli.attach[0]) : cli.command;
+	char **attached = cli.n_attach ? attached_command(m, cli.attach[0]) : NULL;
+	run.command = attached ? attached : cli.command;
 	run.attach = cli.attach;
 	run.n_attach = cli.n_attach;
 	run.cwd = cwd;
@@ -178,8 +179,13 @@ int main(int argc, char **argv)
 	unwind_cleanup();
 
 	/* Attach mode: SIGINT or SIGTERM is the way to end the session. */
-	if (cli.n_attach)
+	if (cli.n_attach) {
+		for (char **a = attached; *a; a++)
+			free(*a);
+		free(attached);
+		free(cli.attach);
 		return 0;
+	}
 	/* Interrupted while tracing, or later (the manifest is then complete, but late). */
 	if (tracer_interrupted())
 		return 128 + tracer_interrupted();
