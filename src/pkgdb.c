@@ -310,12 +310,16 @@ struct pkgdb *pkgdb_open(const char *root, char *why, size_t whylen)
 	}
 	for (size_t i = 0; i < N_MERGED; i++)
 		db->merged[i] = is_merged(root, merged_dirs[i]);
-	ssize_t r = buf_read_file(&db->status, path);
+	/* Only opened here: a hit in the owners cache never reads it. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	int r = fd < 0 ? -errno : 0;
+	if (fd >= 0)
+		close(fd);
 	if (r == -ENOENT && open_rpm(db, root, why, whylen))
 		return db;
 	if (r < 0) {
 		if (r != -ENOENT)
-			snprintf(why, whylen, "cannot read %s: %s", path, strerror((int)-r));
+			snprintf(why, whylen, "cannot read %s: %s", path, strerror(-r));
 		pkgdb_free(db);
 		return NULL;
 	}
@@ -666,7 +670,11 @@ static size_t dpkg_load(struct pkgdb *db, char *err, size_t errlen)
 	enum { BLOCK = 64 * 1024 };
 	char info[PATH_MAX], path[PATH_MAX];
 	size_t failed = 0;
-
+	ssize_t got = join(path, db->dir, "status") ? buf_read_file(&db->status, path) : -ENAMETOOLONG;
+	if (got < 0) {
+		snprintf(err, errlen, "cannot read %s: %s", path, strerror((int)-got));
+		return 1;
+	}
 	parse_status(db);
 	errno = ENAMETOOLONG;
 	DIR *d = join(info, db->dir, "info") ? opendir(info) : NULL;
