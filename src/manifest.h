@@ -49,6 +49,7 @@ struct mf_binary {
 	const char *path, *target;
 	const struct mf_package *package; /* NULL: no owner (or not looked up) */
 	unsigned long exec_count;
+	const char *ran_as;  /* interned: the last program an exec of it ran, whose interpreter is recorded */
 	struct mf_facts facts;
 	struct map env;      /* interned "NAME=value" -> non-NULL */
 	struct map cmdlines; /* argv blob (NUL-separated, owned) -> non-NULL */

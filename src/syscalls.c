@@ -464,8 +464,11 @@ void syscalls_exec_done(struct proc *p)
 	struct mf_binary *b = manifest_add_binary(mf, path);
 	g->binary = b->path;
 	g->exe = ne > 0 ? manifest_intern(mf, exe) : NULL;
-	if (g->exe && strcmp(g->exe, b->path) != 0)
+	/* The same path running the same program again: its interpreter is recorded already. */
+	if (g->exe && b->ran_as != g->exe && strcmp(g->exe, b->path) != 0) {
 		record_interpreter(b->path, g->exe);
+		b->ran_as = g->exe;
+	}
 
 	ssize_t n = proc_read_file(p->tid, "cmdline", &procbuf);
 	if (n >= 0) {
