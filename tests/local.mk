@@ -95,7 +95,8 @@ FP_SHELL_TESTS = \
 	tests/output-mount.test \
 	tests/cloexec.test \
 	tests/setuid.test \
-	tests/hostile.test
+	tests/hostile.test \
+	tests/status.test
 TESTS += $(FP_SHELL_TESTS)
 
 # Load and lifecycle: many processes and threads, daemons, nested tracers.
@@ -115,6 +116,7 @@ EXTRA_DIST += $(FP_LOAD_TESTS)
 EXTRA_DIST += \
 	tests/init.sh \
 	tests/validate-manifest.py \
+	tests/on-tty.py \
 	tests/unit/check.h \
 	tests/fixtures/threads_main.h \
 	$(FP_SHELL_TESTS) \
