@@ -19,7 +19,7 @@
  * 250 ms have passed.
  */
 #define STATUS_INTERVAL_NS 250000000L
-#define STATUS_TICK_SLACK_NS 50000000L
+#define STATUS_TICK_SLACK_NS 25000000L
 #define STATUS_MAX 512
 #define ERASE "\r\033[K"
 

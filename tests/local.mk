@@ -95,8 +95,7 @@ FP_SHELL_TESTS = \
 	tests/output-mount.test \
 	tests/cloexec.test \
 	tests/setuid.test \
-	tests/hostile.test \
-	tests/status.test
+	tests/hostile.test
 TESTS += $(FP_SHELL_TESTS)
 
 # Load and lifecycle: many processes and threads, daemons, nested tracers.
@@ -116,7 +115,6 @@ EXTRA_DIST += $(FP_LOAD_TESTS)
 EXTRA_DIST += \
 	tests/init.sh \
 	tests/validate-manifest.py \
-	tests/on-tty.py \
 	tests/unit/check.h \
 	tests/fixtures/threads_main.h \
 	$(FP_SHELL_TESTS) \
@@ -177,6 +175,14 @@ FP_TOOLS_TESTS = \
 	tests/merge.test
 TESTS += $(FP_TOOLS_TESTS)
 EXTRA_DIST += $(FP_TOOLS_TESTS)
+
+# The command-line experience: the status line on a terminal (run on a pty
+# by tests/on-tty.py), the manual page, bash completion, make install.
+FP_UI_TESTS = \
+	tests/status.test \
+	tests/manpage.test
+TESTS += $(FP_UI_TESTS)
+EXTRA_DIST += $(FP_UI_TESTS) tests/on-tty.py
 
 # The manifest reader's fuzz harness. In `make check` it is built with gcc as
 # a replay program and run (under valgrind when installed) on the seed corpus
