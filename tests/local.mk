@@ -180,7 +180,9 @@ EXTRA_DIST += $(FP_TOOLS_TESTS)
 # by tests/on-tty.py), the manual page, bash completion, make install.
 FP_UI_TESTS = \
 	tests/status.test \
-	tests/manpage.test
+	tests/manpage.test \
+	tests/completion.test \
+	tests/install.test
 TESTS += $(FP_UI_TESTS)
 EXTRA_DIST += $(FP_UI_TESTS) tests/on-tty.py
 
