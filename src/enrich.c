@@ -11,6 +11,7 @@
 #include "elfinfo.h"
 #include "hash.h"
 #include "pkgdb.h"
+#include "status.h"
 
 void enrich_facts(struct manifest *m, const char *path, struct mf_facts *f)
 {
@@ -126,8 +127,10 @@ static void report_hash_stats(const struct hash_stats *s, const struct timespec 
 		 s->computed, s->cached, s->bad_records, s->jobs,
 		 (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6,
 		 s->cache ? "" : " (no cache)");
-	if (want && *want && strcmp(want, "0") != 0)
+	if (want && *want && strcmp(want, "0") != 0) {
+		status_erase();
 		fprintf(stderr, "%s: %s\n", program_name, line);
+	}
 	else
 		info("%s", line);
 }

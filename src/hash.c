@@ -151,19 +151,28 @@ struct pool {
 	struct work *w;
 	size_t n;
 	atomic_size_t next;
+	atomic_size_t done;
+	void (*progress)(size_t done, size_t total);  /* called by the calling thread's worker only */
+	size_t before, total;  /* requests settled without reading, of all of them */
 };
 
 struct worker {
 	struct pool *pool;
 	unsigned char *block;
 	pthread_t tid;
+	bool reports;  /* the calling thread: it calls pool->progress */
 };
 
 static void *work_through(void *arg)
 {
 	struct worker *me = arg;
-	for (size_t i; (i = atomic_fetch_add(&me->pool->next, 1)) < me->pool->n;)
-		hash_one(&me->pool->w[i], me->block);
+	struct pool *p = me->pool;
+	for (size_t i; (i = atomic_fetch_add(&p->next, 1)) < p->n;) {
+		hash_one(&p->w[i], me->block);
+		size_t done = atomic_fetch_add(&p->done, 1) + 1;
+		if (me->reports && p->progress)
+			p->progress(p->before + done, p->total);
+	}
 	return NULL;
 }
 
@@ -186,7 +195,7 @@ static unsigned run_pool(struct pool *p, unsigned jobs)
 	unsigned started = 1;
 	pthread_attr_t attr;
 
-	ws[0] = (struct worker){ .pool = p, .block = blocks };
+	ws[0] = (struct worker){ .pool = p, .block = blocks, .reports = true };
 	if (jobs > 1 && pthread_attr_init(&attr) == 0) {
 		sigset_t all, old;
 		sigfillset(&all);
@@ -253,14 +262,17 @@ void hash_files(struct hash_req *reqs, size_t n, const struct hash_opts *o, stru
 
 	if (nw > 0) {
 		unsigned jobs = !o ? 1 : o->jobs ? o->jobs : auto_jobs();
-		struct pool p = { .w = work, .n = nw };
+		struct pool p = { .w = work, .n = nw, .progress = o ? o->progress : NULL, .before = n - nw, .total = n };
 		if (jobs > HASH_MAX_JOBS)
 			jobs = HASH_MAX_JOBS;
 		if (jobs > nw)
 			jobs = (unsigned)nw;
 		atomic_init(&p.next, 0);
+		atomic_init(&p.done, 0);
 		s.jobs = run_pool(&p, jobs);
 	}
+	if (o && o->progress)
+		o->progress(n, n);
 
 	/* Record the new digests, in order, and give copies to the other paths of the same file. */
 	for (size_t i = 0; i < nw; i++) {

@@ -24,6 +24,12 @@ struct hash_req {
 struct hash_opts {
 	unsigned jobs; /* threads; 0: one per CPU this process may run on, at most HASH_AUTO_MAX_JOBS */
 	bool cache;    /* look digests up in, and add them to, the persistent cache */
+	/*
+	 * NULL, or called on the calling thread (never on another) with how
+	 * many of the `total` files are done: as it reads files, and once at
+	 * the end.
+	 */
+	void (*progress)(size_t done, size_t total);
 };
 
 struct hash_stats {

@@ -19,6 +19,7 @@
 #include "merge.h"
 #include "scan.h"
 #include "show.h"
+#include "status.h"
 #include "tracer.h"
 #include "unwind.h"
 #include "util.h"
@@ -126,6 +127,7 @@ int main(int argc, char **argv)
 	atexit(discard_output);
 	remove_output_on_deadly_signals();
 	tracer_catch_interrupts(remove_tmp, cli.n_attach > 0);
+	status_init();
 
 	struct manifest *m = manifest_new();
 	m->keep_secrets = cli.keep_secrets;
@@ -165,8 +167,10 @@ int main(int argc, char **argv)
 	struct timespec t_enrich, t_packages, t_write;
 	clock_gettime(CLOCK_MONOTONIC, &t_enrich);
 	manifest_finalize(m);
-	struct hash_opts hopts = { .jobs = cli.hash_jobs, .cache = cli.hash_cache };
+	struct hash_opts hopts = { .jobs = cli.hash_jobs, .cache = cli.hash_cache,
+				   .progress = status_enabled() ? status_progress : NULL };
 	enrich_manifest(m, (enum hash_mode)cli.hash_mode, &run.start, &hopts);
+	status_stop();
 	clock_gettime(CLOCK_MONOTONIC, &t_packages);
 	enrich_packages(m, cli.packages, cli.owner_cache);
 	clock_gettime(CLOCK_MONOTONIC, &t_write);

@@ -20,6 +20,7 @@
 
 #include "proc.h"
 #include "seccomp.h"
+#include "status.h"
 #include "syscalls.h"
 
 #ifndef PTRACE_EVENT_STOP
@@ -103,6 +104,7 @@ static void on_interrupt(int sig)
 	last_interrupt = now;
 	if (!interrupted)
 		interrupted = sig;
+	status_erase();
 	if (verbosity >= 1)
 		say(": ", name, catch_attach ? ": detaching and writing what was seen"
 			" (again within a second to quit at once)\n" : ": stopping the command and writing what was seen"
@@ -269,6 +271,8 @@ static struct event *next_event(void)
 	int status;
 
 	for (;;) {
+		if (status_due)
+			status_trace(mf);
 		if (opts->n_attach) {
 			if (!detaching && (interrupted || attach_time_up())) {
 				result->interrupted_by = interrupted;
@@ -559,9 +563,9 @@ static void detach_tracee(struct event *ev)
 static void attach_stopped(struct proc *p)
 {
 	p->flags &= ~PROC_ATTACHING;
-	if (--attaching == 0 && verbosity >= 1)
-		fprintf(stderr, "%s: attached to %zu process%s; SIGINT or SIGTERM to detach\n", program_name,
-			opts->n_attach, opts->n_attach == 1 ? "" : "es");
+	if (--attaching == 0)
+		warn("attached to %zu process%s; SIGINT or SIGTERM to detach", opts->n_attach,
+		     opts->n_attach == 1 ? "" : "es");
 }
 
 static bool dispatch_event(struct event *ev)
@@ -873,20 +877,23 @@ static void attach_process(pid_t pid)
 }
 
 /*
- * A no-op handler for the attach session's timer: its SIGALRM, without
- * SA_RESTART, wakes waitpid so that the loop sees an interrupt that came
- * just before it blocked, and the end of --duration.
+ * The handler of the wait loop's timer (the attach session's, or the
+ * status line's): its SIGALRM, without SA_RESTART, wakes waitpid so that
+ * the loop sees an interrupt that came just before it blocked, the end of
+ * --duration and a status line due for a redraw.
  */
 static void on_wake(int sig)
 {
 	(void)sig;
+	status_wake();
 }
 
 static struct sigaction saved_alarm;
 
-static void wake_timer(bool on)
+/* Every `us` microseconds a SIGALRM (on_wake) while on. */
+static void wake_timer(bool on, long us)
 {
-	struct itimerval it = { { 0, on ? 100000 : 0 }, { 0, on ? 100000 : 0 } };
+	struct itimerval it = { { 0, on ? us : 0 }, { 0, on ? us : 0 } };
 	if (on) {
 		struct sigaction sa = { .sa_handler = on_wake };
 		sigemptyset(&sa.sa_mask);
@@ -910,7 +917,7 @@ static void attach_all(void)
 		attach_deadline.tv_sec++;
 		attach_deadline.tv_nsec -= 1000000000;
 	}
-	wake_timer(true);
+	wake_timer(true, 100000);
 }
 
 void tracer_run(const struct tracer_opts *o, struct manifest *m, struct trace_result *res)
@@ -931,7 +938,7 @@ void tracer_run(const struct tracer_opts *o, struct manifest *m, struct trace_re
 		attach_all();
 		while (dispatch_event(next_event()))
 			;
-		wake_timer(false);
+		wake_timer(false, 0);
 		info("syscall stops: %lu at entry, %lu at exit", n_entry_stops, n_exit_stops);
 		return;
 	}
@@ -945,8 +952,12 @@ void tracer_run(const struct tracer_opts *o, struct manifest *m, struct trace_re
 	p->flags |= PROC_STARTUP;
 	start_group(p, getpid(), NULL);
 
+	if (status_enabled())
+		wake_timer(true, 250000);
 	while (dispatch_event(next_event()))
 		;
+	if (status_enabled())
+		wake_timer(false, 0);
 	info("syscall stops: %lu at entry, %lu at exit", n_entry_stops, n_exit_stops);
 	read_launch_error(errfd);
 	if (!res->exit.exited)

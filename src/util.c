@@ -8,11 +8,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "status.h"
+
 const char *program_name = "fingerprint";
 int verbosity = 1;
 
 static void vmessage(const char *fmt, va_list ap, int err)
 {
+	status_erase();
 	fprintf(stderr, "%s: ", program_name);
 	vfprintf(stderr, fmt, ap);
 	if (err)

@@ -176,6 +176,16 @@ FP_TOOLS_TESTS = \
 TESTS += $(FP_TOOLS_TESTS)
 EXTRA_DIST += $(FP_TOOLS_TESTS)
 
+# The command-line experience: the status line on a terminal (run on a pty
+# by tests/on-tty.py), the manual page, bash completion, make install.
+FP_UI_TESTS = \
+	tests/status.test \
+	tests/manpage.test \
+	tests/completion.test \
+	tests/install.test
+TESTS += $(FP_UI_TESTS)
+EXTRA_DIST += $(FP_UI_TESTS) tests/on-tty.py
+
 # The manifest reader's fuzz harness. In `make check` it is built with gcc as
 # a replay program and run (under valgrind when installed) on the seed corpus
 # (samples/manifests) and on hostile inputs; `make fuzz` builds it with
@@ -226,7 +236,7 @@ FP_VALGRIND_TESTS = \
 	openat missing exit-status not-found seccomp python-ctypes mpi secrets cli \
 	deterministic atomic symlinks signals elf-facts hash packages how scan \
 	special-paths races schema callers callers-cxx callers-direct callers-loader \
-	callers-off diff check show merge
+	callers-off diff check show merge status
 FP_VALGRIND_UNITS = test_path test_maps test_secret test_ldso test_ldd_compare
 FP_VALGRIND_TIMEOUT = 600
 check-valgrind: $(check_PROGRAMS) $(bin_PROGRAMS)
