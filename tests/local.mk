@@ -113,6 +113,7 @@ FP_LOAD_TESTS = \
 	tests/zombie.test \
 	tests/daemons.test \
 	tests/attach.test \
+	tests/filter.test \
 	tests/nested-ptrace.test
 TESTS += $(FP_LOAD_TESTS)
 EXTRA_DIST += $(FP_LOAD_TESTS)
