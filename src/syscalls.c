@@ -63,6 +63,8 @@ const struct sysent *syscalls_table(enum sc_abi abi, size_t *n)
 static bool off_x86_64[sizeof(table_x86_64) / sizeof(table_x86_64[0])];
 static bool off_i386[sizeof(table_i386) / sizeof(table_i386[0])];
 static bool *const off[ABI_COUNT] = { [ABI_X86_64] = off_x86_64, [ABI_I386] = off_i386 };
+/* mmap left out: no stop says when code is mapped, so the unwinder's maps may be stale at any open. */
+static bool mmap_unwatched;
 
 void syscalls_choose(trace_set set)
 {
@@ -75,6 +77,7 @@ void syscalls_choose(trace_set set)
 			off[abi][nr] = call >= 0 && !(set & TRACE_BIT(call));
 		}
 	}
+	mmap_unwatched = !(set & TRACE_BIT(TRACE_MMAP));
 }
 
 bool syscalls_watched(enum sc_abi abi, size_t nr)
@@ -346,6 +349,9 @@ static void record_open(struct proc *p, const char *path)
 	struct mf_opener by = { .binary = p->tg->binary };
 	if (mf->callers) {
 		struct caller c;
+		/* A library mapped (or unmapped and another mapped in its place) since the last snapshot. */
+		if (mmap_unwatched)
+			unwind_invalidate(p->tg);
 		int r = unwind_caller(p->tid, p->tg, p->sc.ip, p->sc.sp, &c);
 		if (r == 0) {
 			by.module = manifest_intern(mf, c.module);
