@@ -15,6 +15,7 @@
 #include "ldso.h"
 #include "manifest.h"
 #include "manifest_json.h"
+#include "trace_filter.h"
 #include "util.h"
 
 /* The value of a soname the loader would not find. */
@@ -244,6 +245,12 @@ int check_main(int argc, char **argv)
 	if (manifest_json_read(o.file, &m, &og, err, sizeof(err)) < 0)
 		die(EXIT_USAGE, "%s: %s", o.file, err);
 	m->root = o.root && strcmp(root, "/") != 0 ? root : NULL;
+	if (og.trace != TRACE_ALL && verbosity >= 1) {
+		char names[128];
+		fprintf(stderr, "%s: note: %s recorded only %s (-e trace): what other calls used is not checked\n",
+			program_name, o.file, og.trace ? trace_filter_format(og.trace, ", ", names, sizeof(names))
+						      : "processes and exec");
+	}
 	struct check c = { .m = m, .o = &o };
 
 	/* Presence and content first; then the loader's view of what is present. */

@@ -13,6 +13,7 @@
 
 #include "enrich.h"
 #include "hash.h"
+#include "trace_filter.h"
 #include "unwind.h"
 #include "util.h"
 
@@ -47,6 +48,13 @@ static void usage(FILE *f)
 		"                      SIGHUP, when all of them have exited, or after\n"
 		"                      --duration, detach and leave them running\n"
 		"      --duration=SECONDS  with -p: detach after SECONDS (may be fractional)\n"
+		"  -e, --trace=SPEC    -e trace=SPEC, or -e SPEC: watch and record only\n"
+		"                      these calls, a comma list of open, openat, openat2,\n"
+		"                      creat, execve, execveat, mmap, the classes %%file\n"
+		"                      (the open calls), %%exec, %%mmap, all or none; a\n"
+		"                      leading '!' takes the others ('-e trace=!mmap').\n"
+		"                      The last one given wins. Processes, their binaries,\n"
+		"                      argv and env are recorded whatever SPEC says\n"
 		"      --no-seccomp    stop on every syscall instead of filtering with\n"
 		"                      seccomp-bpf (slower; same manifest)\n"
 		"      --no-follow-daemons  stop when COMMAND's own process exits, leaving\n"
@@ -99,7 +107,7 @@ static void version(void)
 enum {
 	OPT_NO_SECCOMP = 256, OPT_KEEP_SECRETS, OPT_HASH, OPT_ROOT, OPT_LD_LIBRARY_PATH, OPT_CALLERS, OPT_CALLER_SKIP,
 	OPT_ALL, OPT_IGNORE, OPT_FORMAT, OPT_NO_HASH, OPT_NO_PACKAGES, OPT_DOT, OPT_APT, OPT_STRICT,
-	OPT_NO_HASH_CACHE, OPT_NO_CACHE, OPT_HASH_JOBS, OPT_NO_FOLLOW_DAEMONS, OPT_DURATION,
+	OPT_NO_HASH_CACHE, OPT_NO_CACHE, OPT_HASH_JOBS, OPT_NO_FOLLOW_DAEMONS, OPT_DURATION, OPT_TRACE,
 };
 
 static _Noreturn void bad_usage(const char *fmt, ...) FP_PRINTF(1, 2);
@@ -237,6 +245,25 @@ static double parse_duration(const char *s)
 	if (s[0] < '0' || s[0] > '9' || *end || errno || !(d > 0) || d > 1e9)
 		bad_usage("invalid --duration value '%s' (seconds, more than 0)", s);
 	return d;
+}
+
+/*
+ * -e EXPR (EXPR is trace=SPEC, or a bare SPEC as in `strace -e open`) or
+ * --trace=SPEC (`qualified` false): the chosen set of calls.
+ */
+static trace_set parse_trace(const char *arg, bool qualified)
+{
+	const char *spec = arg, *eq = strchr(arg, '=');
+	char err[256];
+	trace_set set;
+	if (qualified && eq) {
+		if ((size_t)(eq - arg) != strlen("trace") || strncmp(arg, "trace", 5) != 0)
+			bad_usage("-e '%s': unknown qualifier '%.*s' (only trace=)", arg, (int)(eq - arg), arg);
+		spec = eq + 1;
+	}
+	if (trace_filter_parse(spec, &set, err, sizeof(err)) < 0)
+		bad_usage("%s '%s': %s", qualified ? "-e" : "--trace", arg, err);
+	return set;
 }
 
 /* The getopt error for the option just rejected. */
@@ -565,6 +592,7 @@ void cli_parse(int argc, char **argv, struct cli_opts *o)
 		{ "no-follow-daemons", no_argument, NULL, OPT_NO_FOLLOW_DAEMONS },
 		{ "attach", required_argument, NULL, 'p' },
 		{ "duration", required_argument, NULL, OPT_DURATION },
+		{ "trace", required_argument, NULL, OPT_TRACE },
 		{ "keep-secrets", no_argument, NULL, OPT_KEEP_SECRETS },
 		{ "hash", required_argument, NULL, OPT_HASH },
 		{ "hash-jobs", required_argument, NULL, OPT_HASH_JOBS },
@@ -590,13 +618,16 @@ void cli_parse(int argc, char **argv, struct cli_opts *o)
 	o->callers = true;
 	o->packages = true;
 	o->follow_daemons = true;
+	o->trace = TRACE_ALL;
 	opterr = 0;
 	/* '+': stop at the first non-option, which starts the command. */
-	while ((c = getopt_long(argc, argv, "+:o:p:qvhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:o:p:e:qvhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o': o->output = output_arg(optarg); break;
 		case 'p': parse_attach(optarg, o); break;
 		case OPT_DURATION: o->duration_s = parse_duration(optarg); break;
+		case 'e': o->trace = parse_trace(optarg, true); break;
+		case OPT_TRACE: o->trace = parse_trace(optarg, false); break;
 		case OPT_NO_SECCOMP: o->seccomp = false; break;
 		case OPT_NO_FOLLOW_DAEMONS: o->follow_daemons = false; break;
 		case OPT_KEEP_SECRETS: o->keep_secrets = true; break;

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "trace_filter.h"
+
 struct cli_opts {
 	const char *output;   /* "-" for standard output; %h, %p, %r and %% expanded */
 	long rank;            /* the MPI or batch rank from the environment; -1 when none */
@@ -22,6 +24,7 @@ struct cli_opts {
 	pid_t *attach;        /* -p: the processes to attach to (owned), NULL when none */
 	size_t n_attach;
 	double duration_s;    /* --duration (with -p), 0 when not given */
+	trace_set trace;      /* -e trace=SPEC, --trace: the calls watched; TRACE_ALL by default */
 };
 
 struct scan_opts {

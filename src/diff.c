@@ -11,6 +11,7 @@
 #include "elfinfo.h"
 #include "manifest.h"
 #include "manifest_json.h"
+#include "trace_filter.h"
 #include "util.h"
 
 struct diff {
@@ -387,6 +388,21 @@ static struct manifest *load(const char *file, struct mf_origin *og)
 	return m;
 }
 
+/*
+ * A manifest of a run that recorded only some calls (-e trace): one line
+ * on stderr, so that an entry only other calls would show, absent from it,
+ * is not taken for a change.
+ */
+static void note_narrowed(const char *file, trace_set set)
+{
+	char names[128];
+	if (set == TRACE_ALL)
+		return;
+	fprintf(stderr, "%s: note: %s recorded only %s (-e trace): entries that other calls would show are absent "
+		"from it, not removed\n", program_name, file,
+		set ? trace_filter_format(set, ", ", names, sizeof(names)) : "processes and exec");
+}
+
 int diff_main(int argc, char **argv)
 {
 	struct diff_opts o;
@@ -394,6 +410,8 @@ int diff_main(int argc, char **argv)
 	cli_parse_diff(argc, argv, &o);
 	struct manifest *a = load(o.old_file, &oa), *b = load(o.new_file, &ob);
 	struct diff d = { .o = &o };
+	note_narrowed(o.old_file, oa.trace);
+	note_narrowed(o.new_file, ob.trace);
 
 	walk_section(&d, "binaries", (void *const *)a->sorted_binaries, a->n_binaries,
 		     (void *const *)b->sorted_binaries, b->n_binaries, compare_binary);

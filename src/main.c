@@ -20,6 +20,7 @@
 #include "scan.h"
 #include "show.h"
 #include "status.h"
+#include "syscalls.h"
 #include "tracer.h"
 #include "unwind.h"
 #include "util.h"
@@ -140,6 +141,8 @@ int main(int argc, char **argv)
 	topts.n_attach = cli.n_attach;
 	topts.duration_s = cli.duration_s;
 
+	syscalls_choose(cli.trace);
+
 	clock_gettime(CLOCK_REALTIME, &run.start);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	tracer_run(&topts, m, &res);
@@ -161,6 +164,8 @@ int main(int argc, char **argv)
 	run.complete = res.complete;
 	run.seccomp = cli.seccomp;
 	run.follow_daemons = cli.follow_daemons;
+	run.has_trace = cli.trace != TRACE_ALL;
+	run.trace = cli.trace;
 	run.has_rank = cli.rank >= 0;
 	run.rank = cli.rank;
 	/* What comes after the command is time a job waits for: -v says where it goes. */

@@ -173,6 +173,12 @@ static cJSON *run_json(const struct manifest *m, const struct run_info *r)
 		cJSON_AddBoolToObject(o, "seccomp", r->seccomp);
 		cJSON_AddBoolToObject(o, "follow_daemons", r->follow_daemons);
 	}
+	if (!r->scan && r->has_trace) {
+		cJSON *a = cJSON_AddArrayToObject(o, "trace");
+		for (int i = 0; i < TRACE_NCALLS; i++)
+			if (r->trace & TRACE_BIT(i))
+				cJSON_AddItemToArray(a, cJSON_CreateString(trace_filter_name((enum trace_call)i)));
+	}
 	if (r->n_attach) {
 		cJSON *a = cJSON_AddArrayToObject(o, "attached");
 		for (size_t i = 0; i < r->n_attach; i++)

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "manifest.h"
+#include "trace_filter.h"
 
 /* What the manifest says about the run itself (its `run` section). */
 struct run_info {
@@ -28,6 +29,8 @@ struct run_info {
 	const char *root;   /* scan --root, or NULL */
 	bool has_rank;      /* the MPI or batch rank is known: written as "rank" */
 	long rank;
+	bool has_trace;     /* -e trace narrowed the calls watched: written as "trace" */
+	trace_set trace;
 };
 
 /* An output destination opened before the command starts. */
@@ -77,6 +80,11 @@ struct mf_origin {
 	const char *hostname, *kernel, *machine, *os;
 	const char *tool_version;
 	long rank;               /* run.rank; -1 when the run had none */
+	/*
+	 * run.trace: the calls recorded, TRACE_ALL when absent (every call). Of
+	 * a merged manifest: the union of its runs' (so all when one has none).
+	 */
+	trace_set trace;
 	/*
 	 * Every run of the manifest (one, or a merged manifest's list), each as
 	 * the compact JSON text of its run object with its "host" and

@@ -691,6 +691,21 @@ static void read_run(struct reader *r, const cJSON *run, const char *where, stru
 	/* Absent in manifests older than --no-follow-daemons: they followed every process. */
 	og->follow_daemons = !cJSON_GetObjectItemCaseSensitive(run, "follow_daemons") ||
 			     get_bool(r, run, "follow_daemons", where);
+	og->trace = TRACE_ALL;
+	if ((a = get_array(r, run, "trace", where, false))) {
+		const cJSON *e;
+		int i = 0;
+		og->trace = 0;
+		cJSON_ArrayForEach(e, a) {
+			at_index(w, sizeof(w), at_key(w2, sizeof(w2), where, "trace"), i++);
+			int call = cJSON_IsString(e) ? trace_filter_lookup(e->valuestring) : -1;
+			if (call < 0) {
+				failf(r, w, "expected the name of a syscall fingerprint traces");
+				break;
+			}
+			og->trace |= TRACE_BIT(call);
+		}
+	}
 	const char *packages = get_str(r, run, "packages", where, false);
 	if (!r->m->packages_lookup)
 		r->m->packages_lookup = packages; /* a merged manifest: the first run's */
@@ -786,6 +801,8 @@ static void read_runs(struct reader *r, const cJSON *runs, struct mf_origin *og)
 		const cJSON *procs = get_array(r, run, "processes", w, false);
 		if (procs)
 			read_processes(r, procs, at_key(w2, sizeof(w2), w, "processes"));
+		if (dst != og)
+			og->trace |= other.trace;
 		free(other.command);
 		keep_run(og, run);
 	}
@@ -797,6 +814,7 @@ static void read_origin(struct reader *r, const cJSON *root, struct mf_origin *o
 	const cJSON *host = get_object(r, root, "host", "", false);
 	const cJSON *tool = get_object(r, root, "tool", "", false);
 	og->rank = -1;
+	og->trace = TRACE_ALL;
 	if (cJSON_IsArray(runs)) {
 		read_runs(r, runs, og);
 	} else {

@@ -10,6 +10,7 @@
 #include "elfinfo.h"
 #include "manifest.h"
 #include "manifest_json.h"
+#include "trace_filter.h"
 #include "provenance.h"
 #include "util.h"
 
@@ -18,6 +19,7 @@ struct merge {
 	struct manifest *out;
 	char **runs;          /* owned: each input's kept run texts, in input order */
 	size_t n_runs, runs_cap;
+	trace_set trace;      /* the union of the inputs' run.trace (absent: all) */
 };
 
 /* `s`, a string of an input, interned in the merged manifest; NULL stays NULL. */
@@ -173,6 +175,7 @@ static void merge_input(struct merge *mg, const char *file)
 	mg->out->callers |= in->callers;
 	mg->out->traced |= in->traced;
 	mg->out->packages_known |= in->packages_known;
+	mg->trace |= og.trace;
 	xgrow(&mg->runs, &mg->runs_cap, mg->n_runs + og.n_runs, sizeof(*mg->runs));
 	for (size_t i = 0; i < og.n_runs; i++)
 		mg->runs[mg->n_runs++] = steal_pointer(&og.runs[i]);
@@ -324,6 +327,12 @@ int merge_main(int argc, char **argv)
 	if (r < 0) {
 		errno = -r;
 		die_errno(EXIT_INTERNAL, "cannot write the manifest to '%s'", o.output);
+	}
+	if (verbosity >= 1 && mg.trace != TRACE_ALL) {
+		char names[128];
+		fprintf(stderr, "%s: note: every input recorded only some calls (-e trace): together, %s\n",
+			program_name, mg.trace ? trace_filter_format(mg.trace, ", ", names, sizeof(names))
+					       : "processes and exec");
 	}
 	if (verbosity >= 1)
 		fprintf(stderr, "%s: %s: %zu runs, %zu binaries, %zu libraries, %zu files, %zu missing, %zu conflicts\n",

@@ -35,7 +35,7 @@ static int emit(struct prog *pr, struct sock_filter f)
 #define ARG_LO_OFF(i) (offsetof(struct seccomp_data, args) + 8 * (i))
 
 /*
- * The checks of one ABI: every watched number traps; mmap-like calls trap
+ * The checks of one ABI: every watched number (as -e trace chose) traps; mmap-like calls trap
  * only when PROT_EXEC is set in their third argument. Ends with ALLOW.
  */
 static int emit_abi(struct prog *pr, enum sc_abi abi)
@@ -46,13 +46,13 @@ static int emit_abi(struct prog *pr, enum sc_abi abi)
 
 	r |= emit(pr, LOAD(NR_OFF));
 	for (size_t nr = 0; nr < n; nr++) {
-		if (!t[nr].entry || t[nr].family == SC_MMAP)
+		if (!syscalls_watched(abi, nr) || t[nr].family == SC_MMAP)
 			continue;
 		r |= emit(pr, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 1));
 		r |= emit(pr, RET(SECCOMP_RET_TRACE));
 	}
 	for (size_t nr = 0; nr < n; nr++) {
-		if (!t[nr].entry || t[nr].family != SC_MMAP)
+		if (!syscalls_watched(abi, nr) || t[nr].family != SC_MMAP)
 			continue;
 		r |= emit(pr, LOAD(NR_OFF));
 		r |= emit(pr, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 3));

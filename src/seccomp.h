@@ -4,7 +4,8 @@
 
 /*
  * Install, in the calling process, a filter that returns SECCOMP_RET_TRACE
- * for the watched syscalls (mmap only with PROT_EXEC) and ALLOW otherwise.
+ * for the watched syscalls (those syscalls_choose() kept; mmap only with
+ * PROT_EXEC) and ALLOW otherwise.
  * Sets no_new_privs first. Returns 0 or -errno.
  */
 int seccomp_install(void);

@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "manifest.h"
 #include "manifest_json.h"
+#include "trace_filter.h"
 #include "util.h"
 
 /* Deeper processes are indented as at this depth, with the depth written out. */
@@ -479,6 +480,11 @@ static void print_summary(const struct show *s, const char *file, const struct m
 		if (!og->follow_daemons)
 			fputs(", daemons not followed", stdout);
 		fputs(og->complete ? ")" : ", incomplete)", stdout);
+	}
+	if (m->traced && og->trace != TRACE_ALL) {
+		char names[128];
+		printf("\ntraced: only %s (-e trace): what other calls used is not recorded",
+		       og->trace ? trace_filter_format(og->trace, ", ", names, sizeof(names)) : "processes and exec");
 	}
 	printf("\ncounts: %zu binaries, %zu libraries, %zu files, %zu missing, %zu processes, %zu warnings\n",
 	       m->n_binaries, m->n_libraries, m->n_files, m->n_missing, m->nprocs, m->nwarnings);

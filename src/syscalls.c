@@ -17,6 +17,7 @@
 #include "maps.h"
 #include "path.h"
 #include "proc.h"
+#include "trace_filter.h"
 #include "tracee_mem.h"
 #include "unwind.h"
 
@@ -55,17 +56,49 @@ const struct sysent *syscalls_table(enum sc_abi abi, size_t *n)
 	return table_x86_64;
 }
 
+/*
+ * The rows -e trace left out, by ABI and number: unwatched although the
+ * table has them. All false (everything watched) until syscalls_choose().
+ */
+static bool off_x86_64[sizeof(table_x86_64) / sizeof(table_x86_64[0])];
+static bool off_i386[sizeof(table_i386) / sizeof(table_i386[0])];
+static bool *const off[ABI_COUNT] = { [ABI_X86_64] = off_x86_64, [ABI_I386] = off_i386 };
+/* mmap left out: no stop says when code is mapped, so the unwinder's maps may be stale at any open. */
+static bool mmap_unwatched;
+
+void syscalls_choose(trace_set set)
+{
+	for (int abi = 0; abi < ABI_COUNT; abi++) {
+		size_t n;
+		const struct sysent *t = syscalls_table((enum sc_abi)abi, &n);
+		for (size_t nr = 0; nr < n; nr++) {
+			/* chdir, fchdir and ptrace are not choosable: the cwd and refusal detection need them. */
+			int call = t[nr].entry ? trace_filter_lookup(t[nr].name) : -1;
+			off[abi][nr] = call >= 0 && !(set & TRACE_BIT(call));
+		}
+	}
+	mmap_unwatched = !(set & TRACE_BIT(TRACE_MMAP));
+}
+
+bool syscalls_watched(enum sc_abi abi, size_t nr)
+{
+	size_t n;
+	const struct sysent *t = syscalls_table(abi, &n);
+	return nr < n && t[nr].entry && !off[abi][nr];
+}
+
 const struct sysent *syscalls_lookup(uint32_t arch, uint64_t nr)
 {
 	size_t n;
-	const struct sysent *t;
+	enum sc_abi abi;
 	if (arch == AUDIT_ARCH_X86_64)
-		t = syscalls_table(ABI_X86_64, &n);
+		abi = ABI_X86_64;
 	else if (arch == AUDIT_ARCH_I386)
-		t = syscalls_table(ABI_I386, &n);
+		abi = ABI_I386;
 	else
 		return NULL;
-	return nr < n && t[nr].entry ? &t[nr] : NULL;
+	const struct sysent *t = syscalls_table(abi, &n);
+	return nr < n && t[nr].entry && !off[abi][nr] ? &t[nr] : NULL;
 }
 
 void syscalls_init(struct manifest *m)
@@ -316,6 +349,9 @@ static void record_open(struct proc *p, const char *path)
 	struct mf_opener by = { .binary = p->tg->binary };
 	if (mf->callers) {
 		struct caller c;
+		/* A library mapped (or unmapped and another mapped in its place) since the last snapshot. */
+		if (mmap_unwatched)
+			unwind_invalidate(p->tg);
 		int r = unwind_caller(p->tid, p->tg, p->sc.ip, p->sc.sp, &c);
 		if (r == 0) {
 			by.module = manifest_intern(mf, c.module);

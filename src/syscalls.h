@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "trace_filter.h"
+
 struct proc;
 struct manifest;
 
@@ -34,7 +36,17 @@ enum sc_abi { ABI_X86_64, ABI_I386, ABI_COUNT };
 /* The table of `abi` (indexed by syscall number, unwatched rows empty); *n its length. */
 const struct sysent *syscalls_table(enum sc_abi abi, size_t *n);
 
-/* The watched entry for `nr` of the ABI with AUDIT_ARCH value `arch`, or NULL. */
+/*
+ * Watch only the choosable calls in `set` (-e trace; chdir, fchdir and
+ * ptrace stay watched, as fork, clone and exec events do). Call before the
+ * seccomp filter is built and the trace starts; by default all are watched.
+ */
+void syscalls_choose(trace_set set);
+
+/* Whether `nr` of `abi` is watched: in the table and chosen (O(1)). */
+bool syscalls_watched(enum sc_abi abi, size_t nr);
+
+/* The watched entry for `nr` of the ABI with AUDIT_ARCH value `arch`, or NULL (unwatched or not chosen). */
 const struct sysent *syscalls_lookup(uint32_t arch, uint64_t nr);
 
 /* Set the manifest handlers record into (owned by the caller). */

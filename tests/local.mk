@@ -37,7 +37,11 @@ tests_fixtures_attach_target_LDADD = -lpthread
 # Unit tests of the pure modules, linked against the internal library; each
 # is built with FP_COMPILE_FLAGS and FP_LINK_FLAGS (the sanitizers under
 # --enable-sanitizers), the fixtures are not.
-check_PROGRAMS += tests/unit/test_path tests/unit/test_maps tests/unit/test_secret tests/unit/test_hashcache
+check_PROGRAMS += tests/unit/test_path tests/unit/test_maps tests/unit/test_secret tests/unit/test_hashcache \
+	tests/unit/test_trace_filter
+tests_unit_test_trace_filter_CFLAGS = $(FP_COMPILE_FLAGS)
+tests_unit_test_trace_filter_LDFLAGS = $(FP_LINK_FLAGS)
+tests_unit_test_trace_filter_LDADD = $(FP_LIBS)
 tests_unit_test_hashcache_CFLAGS = $(FP_COMPILE_FLAGS)
 tests_unit_test_hashcache_LDFLAGS = $(FP_LINK_FLAGS)
 tests_unit_test_path_CFLAGS = $(FP_COMPILE_FLAGS)
@@ -50,7 +54,8 @@ tests_unit_test_secret_CFLAGS = $(FP_COMPILE_FLAGS)
 tests_unit_test_secret_LDFLAGS = $(FP_LINK_FLAGS)
 tests_unit_test_secret_LDADD = $(FP_LIBS)
 tests_unit_test_hashcache_LDADD = $(FP_LIBS)
-TESTS += tests/unit/test_path tests/unit/test_maps tests/unit/test_secret tests/unit/test_hashcache
+TESTS += tests/unit/test_path tests/unit/test_maps tests/unit/test_secret tests/unit/test_hashcache \
+	tests/unit/test_trace_filter
 
 # Shell tests: run src/fingerprint and assert on the manifest with jq.
 FP_SHELL_TESTS = \
@@ -108,6 +113,7 @@ FP_LOAD_TESTS = \
 	tests/zombie.test \
 	tests/daemons.test \
 	tests/attach.test \
+	tests/filter.test \
 	tests/nested-ptrace.test
 TESTS += $(FP_LOAD_TESTS)
 EXTRA_DIST += $(FP_LOAD_TESTS)
