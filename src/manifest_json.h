@@ -28,6 +28,9 @@ struct run_info {
 	const char *root;   /* scan --root, or NULL */
 	bool has_rank;      /* the MPI or batch rank is known: written as "rank" */
 	long rank;
+	const char *events_file;     /* --events FILE, or NULL: written as "events" */
+	unsigned long events_count;  /* the events logged */
+	size_t events_tail;          /* --events-tail N, or 0 */
 };
 
 /* An output destination opened before the command starts. */
@@ -77,6 +80,9 @@ struct mf_origin {
 	const char *hostname, *kernel, *machine, *os;
 	const char *tool_version;
 	long rank;               /* run.rank; -1 when the run had none */
+	const char *events_file; /* run.events.file, or NULL when the run kept no event log */
+	double events_count;     /* run.events.count */
+	double events_tail;      /* run.events.tail, 0 when absent */
 	/*
 	 * Every run of the manifest (one, or a merged manifest's list), each as
 	 * the compact JSON text of its run object with its "host" and
