@@ -229,7 +229,7 @@ FP_VALGRIND_TESTS = \
 	openat missing exit-status not-found seccomp python-ctypes mpi secrets cli \
 	deterministic atomic symlinks signals elf-facts hash packages how scan \
 	special-paths races schema callers callers-cxx callers-direct callers-loader \
-	callers-off diff check show merge
+	callers-off diff check show merge events
 FP_VALGRIND_UNITS = test_path test_maps test_secret test_ldso test_ldd_compare
 FP_VALGRIND_TIMEOUT = 600
 check-valgrind: $(check_PROGRAMS) $(bin_PROGRAMS)
