@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -391,7 +392,7 @@ static void write_event(struct proc *p, bool unfinished, int64_t ret, bool is_er
 
 bool events_entry(struct proc *p, const struct sysent *se, uint32_t arch, uint64_t nr, const uint64_t *args)
 {
-	if (se->family != SC_OPEN && se->family != SC_EXEC && !(se->family == SC_MMAP && (args[2] & 0x4)))
+	if (se->family != SC_OPEN && se->family != SC_EXEC && !(se->family == SC_MMAP && (args[2] & PROT_EXEC)))
 		return false;
 	struct ev_pending *e = p->ev;
 	if (!e)
