@@ -27,12 +27,14 @@ static void usage(FILE *f)
 		"  or:  %s check [OPTION]... MANIFEST\n"
 		"  or:  %s show [OPTION]... MANIFEST\n"
 		"  or:  %s merge [OPTION]... MANIFEST... -o ALL.json\n"
+		"  or:  %s events [FILE]\n"
 		"Run COMMAND under ptrace, follow its whole process tree and write a JSON\n"
 		"manifest of the binaries, libraries, files, environment and command lines\n"
 		"it used. With -p, attach to running processes instead. 'scan' resolves the libraries of ELF files without running them;\n"
 		"'diff' compares two manifests; 'check' tells whether this host has what a\n"
 		"manifest needs; 'show' summarises one, or draws it as a graph; 'merge'\n"
-		"makes one of many, saying where each entry was seen. Each has its own\n"
+		"makes one of many, saying where each entry was seen; 'events' prints an\n"
+		"event log (--events) strace-style. Each has its own\n"
 		"--help ('%s diff --help').\n"
 		"To trace a program named like a subcommand, write '-- scan'.\n"
 		"\n"
@@ -73,6 +75,11 @@ static void usage(FILE *f)
 		"                      also look past these libraries' frames (as past the\n"
 		"                      C library, libstdc++ and libgfortran)\n"
 		"      --no-packages   do not look up the Debian package owning each path\n"
+		"      --events=FILE   log each open, exec and executable mmap as one JSON\n"
+		"                      object per line (time, process, arguments, result,\n"
+		"                      duration, caller); '-' for standard output\n"
+		"      --events-tail=N  with --events: keep only the last N events, written\n"
+		"                      at the end and whenever fingerprint gets SIGUSR1\n"
 		"      --keep-secrets  keep environment values whose names look secret\n"
 		"                      (TOKEN, SECRET, PASSWORD, ...) instead of redacting them\n"
 		"  -q, --quiet         print only errors\n"
@@ -92,7 +99,7 @@ static void usage(FILE *f)
 		"  mpirun -np 64 %s -o deps-%%h-%%r.json -- ./solver   (one manifest per rank,\n"
 		"  then '%s merge deps-*.json -o deps.json')\n",
 		program_name, program_name, program_name, program_name, program_name, program_name, program_name,
-		program_name, program_name, program_name, program_name, program_name);
+		program_name, program_name, program_name, program_name, program_name, program_name);
 }
 
 static void version(void)
@@ -108,6 +115,7 @@ enum {
 	OPT_NO_SECCOMP = 256, OPT_KEEP_SECRETS, OPT_HASH, OPT_ROOT, OPT_LD_LIBRARY_PATH, OPT_CALLERS, OPT_CALLER_SKIP,
 	OPT_ALL, OPT_IGNORE, OPT_FORMAT, OPT_NO_HASH, OPT_NO_PACKAGES, OPT_DOT, OPT_APT, OPT_STRICT,
 	OPT_NO_HASH_CACHE, OPT_NO_CACHE, OPT_HASH_JOBS, OPT_NO_FOLLOW_DAEMONS, OPT_DURATION, OPT_TRACE,
+	OPT_EVENTS, OPT_EVENTS_TAIL,
 };
 
 static _Noreturn void bad_usage(const char *fmt, ...) FP_PRINTF(1, 2);
@@ -264,6 +272,16 @@ static trace_set parse_trace(const char *arg, bool qualified)
 	if (trace_filter_parse(spec, &set, err, sizeof(err)) < 0)
 		bad_usage("%s '%s': %s", qualified ? "-e" : "--trace", arg, err);
 	return set;
+}
+
+static size_t parse_events_tail(const char *s)
+{
+	char *end;
+	errno = 0;
+	long n = strtol(s, &end, 10);
+	if (s[0] < '0' || s[0] > '9' || *end || errno || n < 1 || n > 10000000)
+		bad_usage("invalid --events-tail value '%s' (1 to 10000000 events)", s);
+	return (size_t)n;
 }
 
 /* The getopt error for the option just rejected. */
@@ -584,6 +602,46 @@ void cli_parse_merge(int argc, char **argv, struct merge_opts *o)
 	o->inputs = argv + optind;
 }
 
+static void events_usage(void)
+{
+	printf("Usage: %s events [FILE]\n"
+	       "Print the event log FILE (written by '%s --events FILE'; '-' or none for\n"
+	       "standard input) the way strace does, one line per event:\n"
+	       "  [pid TID] openat(AT_FDCWD, \"/etc/passwd\", O_RDONLY|O_CLOEXEC) = 3 <0.000012>\n"
+	       "A failed call ends '= -1 ENOENT (No such file or directory)', one still\n"
+	       "running when its thread went away '<unfinished ...>'.\n"
+	       "\n"
+	       "  -h, --help    display this help and exit\n"
+	       "\n"
+	       "Exit status: 0; 2 when FILE cannot be read or is not an event log (one line\n"
+	       "names the file and the line), when writing fails, or on usage errors.\n",
+	       program_name, program_name);
+}
+
+void cli_parse_events(int argc, char **argv, struct events_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h': events_usage(); exit(0);
+		case 'V': version(); exit(0);
+		default: bad_option(argv, c);
+		}
+	}
+	if (argc - optind > 1)
+		bad_usage("events: one event log at most (FILE, or '-' for standard input)");
+	o->file = optind < argc ? argv[optind] : "-";
+}
+
 void cli_parse(int argc, char **argv, struct cli_opts *o)
 {
 	static const struct option longopts[] = {
@@ -601,6 +659,8 @@ void cli_parse(int argc, char **argv, struct cli_opts *o)
 		{ "callers", required_argument, NULL, OPT_CALLERS },
 		{ "caller-skip", required_argument, NULL, OPT_CALLER_SKIP },
 		{ "no-packages", no_argument, NULL, OPT_NO_PACKAGES },
+		{ "events", required_argument, NULL, OPT_EVENTS },
+		{ "events-tail", required_argument, NULL, OPT_EVENTS_TAIL },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -641,6 +701,12 @@ void cli_parse(int argc, char **argv, struct cli_opts *o)
 			o->callers = strcmp(optarg, "on") == 0;
 			break;
 		case OPT_NO_PACKAGES: o->packages = false; break;
+		case OPT_EVENTS:
+			if (optarg[0] == '\0')
+				bad_usage("--events needs a file name");
+			o->events = optarg;
+			break;
+		case OPT_EVENTS_TAIL: o->events_tail = parse_events_tail(optarg); break;
 		case OPT_CALLER_SKIP:
 			for (char *s = strtok(optarg, ","); s; s = strtok(NULL, ","))
 				unwind_skip_add(s);
@@ -657,6 +723,10 @@ void cli_parse(int argc, char **argv, struct cli_opts *o)
 		o->seccomp = false;
 	if (o->duration_s > 0 && !o->n_attach)
 		bad_usage("--duration needs -p");
+	if (o->events_tail && !o->events)
+		bad_usage("--events-tail needs --events");
+	if (o->events && strcmp(o->events, "-") == 0 && strcmp(o->output, "-") == 0)
+		die(EXIT_USAGE, "--events - and -o - cannot both write to standard output");
 	if (o->n_attach) {
 		if (optind < argc)
 			bad_usage("-p and a command ('%s') cannot be combined", argv[optind]);

@@ -25,6 +25,8 @@ struct cli_opts {
 	size_t n_attach;
 	double duration_s;    /* --duration (with -p), 0 when not given */
 	trace_set trace;      /* -e trace=SPEC, --trace: the calls watched; TRACE_ALL by default */
+	const char *events;   /* --events FILE ("-": standard output), or NULL */
+	size_t events_tail;   /* --events-tail N: keep the last N events; 0: all */
 };
 
 struct scan_opts {
@@ -65,6 +67,13 @@ struct merge_opts {
 
 /* Parse the arguments of `fingerprint merge` (argv[0] is "merge"); like cli_parse. */
 void cli_parse_merge(int argc, char **argv, struct merge_opts *o);
+
+struct events_opts {
+	const char *file;             /* the event log; "-" (the default) for standard input */
+};
+
+/* Parse the arguments of `fingerprint events` (argv[0] is "events"); like cli_parse. */
+void cli_parse_events(int argc, char **argv, struct events_opts *o);
 
 /* Parse the arguments of `fingerprint diff` (argv[0] is "diff"); like cli_parse. */
 void cli_parse_diff(int argc, char **argv, struct diff_opts *o);

@@ -14,6 +14,8 @@
 #include "cli.h"
 #include "diff.h"
 #include "enrich.h"
+#include "events.h"
+#include "events_read.h"
 #include "manifest.h"
 #include "manifest_json.h"
 #include "merge.h"
@@ -113,6 +115,8 @@ int main(int argc, char **argv)
 		return show_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "merge") == 0)
 		return merge_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "events") == 0)
+		return events_read_main(argc - 1, argv + 1);
 	cli_parse(argc, argv, &cli);
 	if (cli.n_attach)
 		cli.n_attach = tracer_check_attach(cli.attach, cli.n_attach);
@@ -129,6 +133,11 @@ int main(int argc, char **argv)
 	remove_output_on_deadly_signals();
 	tracer_catch_interrupts(remove_tmp, cli.n_attach > 0);
 	status_init();
+	if (cli.events) {
+		events_open(cli.events, cli.events_tail, cli.callers);
+		if (cli.events_tail)
+			events_catch_dump();
+	}
 
 	struct manifest *m = manifest_new();
 	m->keep_secrets = cli.keep_secrets;
@@ -147,6 +156,7 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	tracer_run(&topts, m, &res);
 	run.duration_s = seconds_since(&t0);
+	int events_err = events_finish();
 
 	if (res.start == START_NOT_FOUND)
 		die(EXIT_NOT_FOUND, "%s: command not found", cli.command[0]);
@@ -168,6 +178,9 @@ int main(int argc, char **argv)
 	run.trace = cli.trace;
 	run.has_rank = cli.rank >= 0;
 	run.rank = cli.rank;
+	run.events_file = cli.events;
+	run.events_count = events_count();
+	run.events_tail = cli.events_tail;
 	/* What comes after the command is time a job waits for: -v says where it goes. */
 	struct timespec t_enrich, t_packages, t_write;
 	clock_gettime(CLOCK_MONOTONIC, &t_enrich);
@@ -196,6 +209,10 @@ int main(int argc, char **argv)
 			res.complete ? "" : " (incomplete)", res.detached ? " (some left running, untraced)" : "");
 	manifest_free(m);
 	unwind_cleanup();
+	if (events_err < 0) {
+		errno = -events_err;
+		die_errno(EXIT_INTERNAL, "cannot write the event log '%s'", cli.events);
+	}
 
 	/* Attach mode: SIGINT or SIGTERM is the way to end the session. */
 	if (cli.n_attach) {

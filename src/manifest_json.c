@@ -184,6 +184,13 @@ static cJSON *run_json(const struct manifest *m, const struct run_info *r)
 		for (size_t i = 0; i < r->n_attach; i++)
 			cJSON_AddItemToArray(a, cJSON_CreateNumber((double)r->attach[i]));
 	}
+	if (r->events_file) {
+		cJSON *e = cJSON_AddObjectToObject(o, "events");
+		add_exact(e, "file", r->events_file);
+		cJSON_AddNumberToObject(e, "count", (double)r->events_count);
+		if (r->events_tail)
+			cJSON_AddNumberToObject(e, "tail", (double)r->events_tail);
+	}
 	if (m->packages_lookup)
 		add_str(o, "packages", m->packages_lookup);
 	cJSON *w = cJSON_AddArrayToObject(o, "warnings");

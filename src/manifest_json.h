@@ -31,6 +31,9 @@ struct run_info {
 	long rank;
 	bool has_trace;     /* -e trace narrowed the calls watched: written as "trace" */
 	trace_set trace;
+	const char *events_file;     /* --events FILE, or NULL: written as "events" */
+	unsigned long events_count;  /* the events logged */
+	size_t events_tail;          /* --events-tail N, or 0 */
 };
 
 /* An output destination opened before the command starts. */
@@ -80,6 +83,9 @@ struct mf_origin {
 	const char *hostname, *kernel, *machine, *os;
 	const char *tool_version;
 	long rank;               /* run.rank; -1 when the run had none */
+	const char *events_file; /* run.events.file, or NULL when the run kept no event log */
+	double events_count;     /* run.events.count */
+	double events_tail;      /* run.events.tail, 0 when absent */
 	/*
 	 * run.trace: the calls recorded, TRACE_ALL when absent (every call). Of
 	 * a merged manifest: the union of its runs' (so all when one has none).

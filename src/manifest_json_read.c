@@ -711,6 +711,18 @@ static void read_run(struct reader *r, const cJSON *run, const char *where, stru
 		r->m->packages_lookup = packages; /* a merged manifest: the first run's */
 	og->exit = read_exit(r, run, "exit", where);
 	og->rank = get_rank(r, run, "rank", where);
+	const cJSON *ev = get_object(r, run, "events", where, false);
+	if (ev) {
+		char we[WHERE_MAX];
+		at_key(we, sizeof(we), where, "events");
+		og->events_file = get_str(r, ev, "file", we, true);
+		if (!cJSON_GetObjectItemCaseSensitive(ev, "count"))
+			failf(r, at_key(w, sizeof(w), we, "count"), "missing (a number is required)");
+		og->events_count = get_count(r, ev, "count", we, 0);
+		og->events_tail = get_count(r, ev, "tail", we, 0);
+		if (cJSON_GetObjectItemCaseSensitive(ev, "tail") && og->events_tail < 1)
+			failf(r, at_key(w, sizeof(w), we, "tail"), "expected at least 1 event");
+	}
 	if ((a = get_array(r, run, "attached", where, false))) {
 		const cJSON *e;
 		int i = 0;

@@ -13,6 +13,7 @@
 struct mf_process;
 struct sysent;
 struct unwind_map;
+struct ev_pending;
 
 /* Shared by all threads of one process; reference counted. */
 struct tgroup {
@@ -38,6 +39,7 @@ enum proc_flags {
 	PROC_ADOPTED = 1 << 3,     /* its first stop came before its parent's fork event */
 	PROC_NO_EXIT = 1 << 4,     /* in a watched syscall whose exit stop is not wanted (a known exec) */
 	PROC_ATTACHING = 1 << 5,   /* seized while running (-p), its first stop still to come */
+	PROC_EVENT = 1 << 6,       /* in a syscall logged by --events, its exit stop wanted */
 };
 
 /* A syscall seen at entry, waiting for its result. */
@@ -55,6 +57,7 @@ struct proc {
 	unsigned flags;
 	struct tgroup *tg;
 	struct pending sc;
+	struct ev_pending *ev;  /* --events: the call being logged (events.c owns it), or NULL */
 };
 
 /* Returns the proc of `tid`, or NULL. */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "elfinfo.h"
+#include "events.h"
 #include "manifest.h"
 #include "maps.h"
 #include "path.h"
@@ -353,6 +354,8 @@ static void record_open(struct proc *p, const char *path)
 		if (mmap_unwatched)
 			unwind_invalidate(p->tg);
 		int r = unwind_caller(p->tid, p->tg, p->sc.ip, p->sc.sp, &c);
+		if (events_on)
+			events_caller(p, &c, r == 0); /* the event log names the same caller */
 		if (r == 0) {
 			by.module = manifest_intern(mf, c.module);
 			by.function = c.function ? manifest_intern(mf, c.function) : NULL;

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "events.h"
 #include "proc.h"
 #include "seccomp.h"
 #include "status.h"
@@ -151,7 +152,8 @@ static void kill_tracee(struct proc *p, void *ctx)
 /* Restart a stopped tracee, delivering `sig` (0 for none). */
 static void resume(struct proc *p, pid_t tid, int sig)
 {
-	bool want_syscall = !opts->seccomp || (p && (p->flags & (PROC_IN_SYSCALL | PROC_NO_EXIT)) == PROC_IN_SYSCALL);
+	bool want_syscall = !opts->seccomp || (p && (p->flags & (PROC_IN_SYSCALL | PROC_NO_EXIT)) == PROC_IN_SYSCALL) ||
+			    (p && (p->flags & PROC_EVENT));
 	if (ptrace(want_syscall ? PTRACE_SYSCALL : PTRACE_CONT, tid, 0L, (long)sig) < 0 && errno != ESRCH)
 		manifest_warn(mf, "ptrace-restart", "cannot restart %d: %s", (int)tid, strerror(errno));
 }
@@ -285,6 +287,8 @@ static struct event *next_event(void)
 			proc_foreach(kill_tracee, NULL);
 		}
 		pid_t tid = waitpid(-1, &status, __WALL);
+		if (events_on)
+			events_poll(); /* SIGUSR1 (--events-tail) interrupts the wait */
 		if (tid < 0) {
 			if (errno == EINTR)
 				continue;
@@ -324,6 +328,14 @@ static struct event *next_event(void)
 			ev.kind = EV_SIGNAL;
 		return &ev;
 	}
+}
+
+/* Drop `p` from the table; a call it had in the event log is written as unfinished. */
+static void forget(struct proc *p)
+{
+	if (events_on)
+		events_forget(p);
+	proc_remove(p);
 }
 
 static void record_exit(struct proc *p, int status)
@@ -377,7 +389,7 @@ static void on_exited(struct event *ev)
 	if (p->flags & PROC_ADOPTED)
 		add_tombstone((struct tombstone){ ev->tid, ev->tid == p->tg->tgid ? p->tg->rec : NULL, false, 0 });
 	bool attached_exited = ev->tid == p->tg->tgid && p->tg->attached;
-	proc_remove(p);
+	forget(p);
 	if (ev->tid == first_pid && !opts->follow_daemons && !killed_all && !detaching)
 		start_detaching();
 	/* Every attached process has exited: let go of the children they left. */
@@ -414,7 +426,12 @@ static bool get_syscall_info(struct proc *p, struct __ptrace_syscall_info *info)
 static void syscall_entered(struct proc *p, uint32_t arch, uint64_t nr, const uint64_t *args)
 {
 	const struct sysent *se = syscalls_lookup(arch, nr);
+	if (p->flags & PROC_EVENT)
+		events_forget(p); /* its exit never came */
 	p->flags &= ~(PROC_IN_SYSCALL | PROC_EXEC_SEEN | PROC_NO_EXIT);
+	/* First: the log reads the arguments before the manifest's handler may change the mappings. */
+	if (se && events_on && events_entry(p, se, arch, nr, args))
+		p->flags |= PROC_EVENT;
 	if (se && syscalls_entry(p, se, args))
 		p->flags |= PROC_IN_SYSCALL;
 }
@@ -440,9 +457,14 @@ static void on_syscall_stop(struct event *ev)
 			syscall_entered(p, info.arch, info.seccomp.nr, info.seccomp.args);
 		} else if (info.op == PTRACE_SYSCALL_INFO_ENTRY) {
 			syscall_entered(p, info.arch, info.entry.nr, info.entry.args);
-		} else if (info.op == PTRACE_SYSCALL_INFO_EXIT && (p->flags & PROC_IN_SYSCALL)) {
-			p->flags &= ~PROC_IN_SYSCALL;
-			syscalls_exit(p, info.exit.rval, info.exit.is_error);
+		} else if (info.op == PTRACE_SYSCALL_INFO_EXIT) {
+			/* A known exec's exit is seen only for the log (or without seccomp): the manifest skips it. */
+			if ((p->flags & PROC_IN_SYSCALL) && !(opts->seccomp && (p->flags & PROC_NO_EXIT))) {
+				p->flags &= ~PROC_IN_SYSCALL;
+				syscalls_exit(p, info.exit.rval, info.exit.is_error);
+			}
+			if (p->flags & PROC_EVENT)
+				events_exit(p, info.exit.rval, info.exit.is_error);
 		}
 	}
 	resume(p, ev->tid, 0);
@@ -514,7 +536,7 @@ static struct proc *exec_rekey(struct event *ev)
 		struct proc *execer = proc_lookup((pid_t)former);
 		if (execer) {
 			if (p && p != execer)
-				proc_remove(p);
+				forget(p);
 			proc_rekey(execer, ev->tid);
 			p = execer;
 		}
@@ -527,6 +549,8 @@ static void on_exec(struct event *ev)
 	struct proc *p = exec_rekey(ev);
 	p->flags &= ~PROC_STARTUP;
 	syscalls_exec_done(p);
+	if (p->flags & PROC_EVENT)
+		events_exec(p);
 	resume(p, ev->tid, 0);
 }
 
@@ -553,7 +577,7 @@ static void detach_tracee(struct event *ev)
 	/* Its parent's fork event may still come: it must not recreate it. */
 	if (p->flags & PROC_ADOPTED)
 		add_tombstone((struct tombstone){ ev->tid, ev->tid == p->tg->tgid ? rec : NULL, false, 0 });
-	proc_remove(p);
+	forget(p);
 }
 
 /*

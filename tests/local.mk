@@ -23,7 +23,8 @@ check_PROGRAMS += \
 	tests/fixtures/zombie \
 	tests/fixtures/daemon \
 	tests/fixtures/hostile \
-	tests/fixtures/attach_target
+	tests/fixtures/attach_target \
+	tests/fixtures/evlog
 tests_fixtures_threadfiles_LDADD = -lpthread
 tests_fixtures_exec_busy_LDADD = -lpthread
 tests_fixtures_thread_exit_LDADD = -lpthread
@@ -33,6 +34,7 @@ tests_fixtures_forkburst_LDADD = -lpthread
 tests_fixtures_threads8_LDADD = -lpthread
 tests_fixtures_exec_thread_LDADD = -lpthread
 tests_fixtures_attach_target_LDADD = -lpthread
+tests_fixtures_evlog_LDADD = -lpthread
 
 # Unit tests of the pure modules, linked against the internal library; each
 # is built with FP_COMPILE_FLAGS and FP_LINK_FLAGS (the sanitizers under
@@ -100,7 +102,8 @@ FP_SHELL_TESTS = \
 	tests/output-mount.test \
 	tests/cloexec.test \
 	tests/setuid.test \
-	tests/hostile.test
+	tests/hostile.test \
+	tests/events.test
 TESTS += $(FP_SHELL_TESTS)
 
 # Load and lifecycle: many processes and threads, daemons, nested tracers.
@@ -242,7 +245,7 @@ FP_VALGRIND_TESTS = \
 	openat missing exit-status not-found seccomp python-ctypes mpi secrets cli \
 	deterministic atomic symlinks signals elf-facts hash packages how scan \
 	special-paths races schema callers callers-cxx callers-direct callers-loader \
-	callers-off diff check show merge status
+	callers-off diff check show merge status events
 FP_VALGRIND_UNITS = test_path test_maps test_secret test_ldso test_ldd_compare
 FP_VALGRIND_TIMEOUT = 600
 check-valgrind: $(check_PROGRAMS) $(bin_PROGRAMS)
