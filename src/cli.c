@@ -30,12 +30,12 @@ static void usage(FILE *f)
 		"  or:  %s events [FILE]\n"
 		"Run COMMAND under ptrace, follow its whole process tree and write a JSON\n"
 		"manifest of the binaries, libraries, files, environment and command lines\n"
-		"it used. With -p, attach to running processes instead. 'scan' resolves the libraries of ELF files without running them;\n"
-		"'diff' compares two manifests; 'check' tells whether this host has what a\n"
-		"manifest needs; 'show' summarises one, or draws it as a graph; 'merge'\n"
-		"makes one of many, saying where each entry was seen; 'events' prints an\n"
-		"event log (--events) strace-style. Each has its own\n"
-		"--help ('%s diff --help').\n"
+		"it used. With -p, attach to running processes instead. 'scan' resolves\n"
+		"the libraries of ELF files without running them; 'diff' compares two\n"
+		"manifests; 'check' tells whether this host has what a manifest needs;\n"
+		"'show' summarises one, or draws it as a graph; 'merge' makes one of many,\n"
+		"saying where each entry was seen; 'events' prints an event log (--events)\n"
+		"strace-style. Each has its own --help ('%s diff --help').\n"
 		"To trace a program named like a subcommand, write '-- scan'.\n"
 		"\n"
 		"  -o, --output=FILE   write the manifest to FILE (default: fingerprint.json);\n"
@@ -82,7 +82,9 @@ static void usage(FILE *f)
 		"                      at the end and whenever fingerprint gets SIGUSR1\n"
 		"      --keep-secrets  keep environment values whose names look secret\n"
 		"                      (TOKEN, SECRET, PASSWORD, ...) instead of redacting them\n"
-		"  -q, --quiet         print only errors\n"
+		"      --no-status     no live status line (drawn on standard error while\n"
+		"                      tracing and hashing when it is a terminal)\n"
+		"  -q, --quiet         print only errors (and no status line)\n"
 		"  -v, --verbose       print what the tracer does\n"
 		"  -h, --help          display this help and exit\n"
 		"  -V, --version       output version information and exit\n"
@@ -96,8 +98,8 @@ static void usage(FILE *f)
 		"\n"
 		"Examples: %s -o deps.json -- mpirun -np 4 ./solver input.dat\n"
 		"  %s -p $(pgrep -d, nginx) -o nginx.json   (Ctrl-C to detach and write)\n"
-		"  mpirun -np 64 %s -o deps-%%h-%%r.json -- ./solver   (one manifest per rank,\n"
-		"  then '%s merge deps-*.json -o deps.json')\n",
+		"  mpirun -np 64 %s -o deps-%%h-%%r.json -- ./solver   (one manifest\n"
+		"  per rank, then '%s merge deps-*.json -o deps.json')\n",
 		program_name, program_name, program_name, program_name, program_name, program_name, program_name,
 		program_name, program_name, program_name, program_name, program_name, program_name);
 }
@@ -115,7 +117,7 @@ enum {
 	OPT_NO_SECCOMP = 256, OPT_KEEP_SECRETS, OPT_HASH, OPT_ROOT, OPT_LD_LIBRARY_PATH, OPT_CALLERS, OPT_CALLER_SKIP,
 	OPT_ALL, OPT_IGNORE, OPT_FORMAT, OPT_NO_HASH, OPT_NO_PACKAGES, OPT_DOT, OPT_APT, OPT_STRICT,
 	OPT_NO_HASH_CACHE, OPT_NO_CACHE, OPT_HASH_JOBS, OPT_NO_FOLLOW_DAEMONS, OPT_DURATION, OPT_TRACE,
-	OPT_EVENTS, OPT_EVENTS_TAIL,
+	OPT_EVENTS, OPT_EVENTS_TAIL, OPT_NO_STATUS,
 };
 
 static _Noreturn void bad_usage(const char *fmt, ...) FP_PRINTF(1, 2);
@@ -605,8 +607,8 @@ void cli_parse_merge(int argc, char **argv, struct merge_opts *o)
 static void events_usage(void)
 {
 	printf("Usage: %s events [FILE]\n"
-	       "Print the event log FILE (written by '%s --events FILE'; '-' or none for\n"
-	       "standard input) the way strace does, one line per event:\n"
+	       "Print the event log FILE (written by '%s --events FILE'; '-' or none\n"
+	       "for standard input) the way strace does, one line per event:\n"
 	       "  [pid TID] openat(AT_FDCWD, \"/etc/passwd\", O_RDONLY|O_CLOEXEC) = 3 <0.000012>\n"
 	       "A failed call ends '= -1 ENOENT (No such file or directory)', one still\n"
 	       "running when its thread went away '<unfinished ...>'.\n"
@@ -661,6 +663,7 @@ void cli_parse(int argc, char **argv, struct cli_opts *o)
 		{ "no-packages", no_argument, NULL, OPT_NO_PACKAGES },
 		{ "events", required_argument, NULL, OPT_EVENTS },
 		{ "events-tail", required_argument, NULL, OPT_EVENTS_TAIL },
+		{ "no-status", no_argument, NULL, OPT_NO_STATUS },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -679,6 +682,7 @@ void cli_parse(int argc, char **argv, struct cli_opts *o)
 	o->packages = true;
 	o->follow_daemons = true;
 	o->trace = TRACE_ALL;
+	o->status = true;
 	opterr = 0;
 	/* '+': stop at the first non-option, which starts the command. */
 	while ((c = getopt_long(argc, argv, "+:o:p:e:qvhV", longopts, NULL)) != -1) {
@@ -707,6 +711,7 @@ void cli_parse(int argc, char **argv, struct cli_opts *o)
 			o->events = optarg;
 			break;
 		case OPT_EVENTS_TAIL: o->events_tail = parse_events_tail(optarg); break;
+		case OPT_NO_STATUS: o->status = false; break;
 		case OPT_CALLER_SKIP:
 			for (char *s = strtok(optarg, ","); s; s = strtok(NULL, ","))
 				unwind_skip_add(s);

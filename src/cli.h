@@ -19,6 +19,7 @@ struct cli_opts {
 	unsigned hash_jobs;   /* --hash-jobs; 0: automatic */
 	bool callers;         /* caller attribution (--callers=on|off) */
 	bool packages;        /* look up owning packages (--no-packages turns it off) */
+	bool status;          /* the live status line may be drawn (--no-status: never) */
 	bool follow_daemons;  /* wait for every process; --no-follow-daemons: only the command's (and no seccomp) */
 	char **command;       /* NULL-terminated, never empty; NULL with -p */
 	pid_t *attach;        /* -p: the processes to attach to (owned), NULL when none */

@@ -132,7 +132,7 @@ int main(int argc, char **argv)
 	atexit(discard_output);
 	remove_output_on_deadly_signals();
 	tracer_catch_interrupts(remove_tmp, cli.n_attach > 0);
-	status_init();
+	status_init(cli.status);
 	if (cli.events) {
 		events_open(cli.events, cli.events_tail, cli.callers);
 		if (cli.events_tail)

@@ -43,12 +43,12 @@ static void write_all(const char *s, size_t n)
 	}
 }
 
-bool status_init(void)
+bool status_init(bool allowed)
 {
 	const char *term = getenv("TERM");
 	const char *test = getenv("FINGERPRINT_TEST_STATUS");
 
-	enabled = verbosity >= 1 && isatty(STDERR_FILENO) && term && *term && strcmp(term, "dumb") != 0;
+	enabled = allowed && verbosity >= 1 && isatty(STDERR_FILENO) && term && *term && strcmp(term, "dumb") != 0;
 	unthrottled = test && strcmp(test, "every") == 0;
 	clock_gettime(CLOCK_MONOTONIC, &started);
 	last_draw = started;

@@ -22,11 +22,12 @@ struct manifest;
 extern volatile sig_atomic_t status_due;
 
 /*
- * Decide whether the status line is on (standard error a terminal,
- * verbosity >= 1, TERM set and not "dumb") and start its clock. Call once,
- * after the command line is parsed. Returns whether it is on.
+ * Decide whether the status line is on (`allowed`, i.e. no --no-status;
+ * standard error a terminal, verbosity >= 1, TERM set and not "dumb") and
+ * start its clock. Call once, after the command line is parsed. Returns
+ * whether it is on.
  */
-bool status_init(void);
+bool status_init(bool allowed);
 
 /* Whether the status line is on. */
 bool status_enabled(void);
