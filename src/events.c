@@ -259,47 +259,45 @@ static void put_mmap(struct buf *b, const uint64_t *a, bool i386)
 	putf(b, "\",\"fd\":%d,\"%s\":%llu", (int)a[4], i386 ? "pgoffset" : "offset", (unsigned long long)a[5]);
 }
 
+/* The leading arguments of a path call: its dirfd when `at` (the *at calls), then the path. */
+static void put_dirfd_path(struct buf *b, pid_t tid, const uint64_t *a, int at)
+{
+	if (at) {
+		put_dirfd(b, a[0]);
+		put(b, ",");
+	}
+	put_path(b, tid, "path", a[at]);
+}
+
 /* The "args" object of a call, decoded at its entry. */
 static void decode_args(struct buf *b, pid_t tid, const struct sysent *se, const uint64_t *a, bool i386)
 {
 	const char *n = se->name;
+	int at = strncmp(n, "openat", 6) == 0 || strcmp(n, "execveat") == 0; /* a dirfd first */
 	b->len = 0;
 	put(b, "{");
-	if (strcmp(n, "open") == 0) {
-		put_path(b, tid, "path", a[0]);
-		put(b, ",\"flags\":");
-		put_open_flags(b, a[1]);
-		if (takes_mode(a[1]))
-			put_mode(b, "mode", a[2]);
-	} else if (strcmp(n, "openat") == 0) {
-		put_dirfd(b, a[0]);
-		put(b, ",");
-		put_path(b, tid, "path", a[1]);
-		put(b, ",\"flags\":");
-		put_open_flags(b, a[2]);
-		if (takes_mode(a[2]))
-			put_mode(b, "mode", a[3]);
-	} else if (strcmp(n, "openat2") == 0) {
-		put_dirfd(b, a[0]);
-		put(b, ",");
-		put_path(b, tid, "path", a[1]);
-		put_how(b, tid, a[2], a[3]);
-	} else if (strcmp(n, "creat") == 0) {
-		put_path(b, tid, "path", a[0]);
-		put_mode(b, "mode", a[1]);
-	} else if (strcmp(n, "execve") == 0) {
-		put_path(b, tid, "path", a[0]);
-		put_argv(b, tid, a[1], i386 ? 4 : 8);
-	} else if (strcmp(n, "execveat") == 0) {
-		put_dirfd(b, a[0]);
-		put(b, ",");
-		put_path(b, tid, "path", a[1]);
-		put_argv(b, tid, a[2], i386 ? 4 : 8);
-		put(b, ",\"flags\":\"");
-		put_flags(b, a[4], at_flags, N(at_flags), "0");
-		put(b, "\"");
-	} else {
+	if (se->family == SC_MMAP) {
 		put_mmap(b, a, i386);
+	} else if (se->family == SC_EXEC) {
+		put_dirfd_path(b, tid, a, at);
+		put_argv(b, tid, a[at + 1], i386 ? 4 : 8);
+		if (at) {
+			put(b, ",\"flags\":\"");
+			put_flags(b, a[4], at_flags, N(at_flags), "0");
+			put(b, "\"");
+		}
+	} else if (strcmp(n, "creat") == 0) {
+		put_dirfd_path(b, tid, a, 0);
+		put_mode(b, "mode", a[1]);
+	} else if (strcmp(n, "openat2") == 0) {
+		put_dirfd_path(b, tid, a, 1);
+		put_how(b, tid, a[2], a[3]);
+	} else { /* open, openat */
+		put_dirfd_path(b, tid, a, at);
+		put(b, ",\"flags\":");
+		put_open_flags(b, a[at + 1]);
+		if (takes_mode(a[at + 1]))
+			put_mode(b, "mode", a[at + 2]);
 	}
 	put(b, "}");
 }
