@@ -262,22 +262,26 @@ static void mapped(struct tgroup *g, const char *path);
  * An executable mapping of a file. Its descriptor names the object, so it is
  * recorded here, with no exit stop and no maps rescan, unless another thread
  * of the process may be unwound before the mapping exists (callers on and
- * several threads): the unwinder must not snapshot the maps too early. A
+ * several threads): then the object is recorded at the exit, where the
+ * unwinder's snapshot of the maps is dropped, once the mapping is there. A
  * descriptor that cannot be read falls back to the rescan at the exit.
  */
 HANDLER(mmap)
 {
 	if (!(a[2] & PROT_EXEC) || (a[3] & MAP_ANONYMOUS) || (int)a[4] < 0)
 		return false;
-	if (mf->callers && p->tg->refs > 1)
-		return true;
 	int n = path_of_fd(p->tid, (int)a[4], base, sizeof(base));
 	if (n <= 0)
 		return true;
 	static const char deleted[] = " (deleted)"; /* as maps_parse_line drops it */
 	size_t dl = sizeof(deleted) - 1;
 	if ((size_t)n > dl && strcmp(base + n - dl, deleted) == 0)
-		base[n - dl] = '\0';
+		base[n -= dl] = '\0';
+	if (mf->callers && p->tg->refs > 1) {
+		memcpy(p->sc.path, base, (size_t)n + 1);
+		p->sc.path_len = n;
+		return true;
+	}
 	unwind_invalidate(p->tg);
 	mapped(p->tg, base);
 	return false;
@@ -443,8 +447,14 @@ void syscalls_exit(struct proc *p, int64_t rval, bool is_error)
 			manifest_add_missing(mf, path, p->tg->binary);
 		break;
 	case SC_MMAP:
-		if (!is_error)
+		if (is_error)
+			break;
+		if (path) { /* named at the entry (several threads): no rescan */
+			unwind_invalidate(p->tg);
+			mapped(p->tg, path);
+		} else {
 			scan_libraries(p);
+		}
 		break;
 	case SC_CHDIR:
 		if (!is_error)
