@@ -348,6 +348,72 @@ static void scan_libraries(struct proc *p)
 		read_failed(p, "maps", r);
 }
 
+/*
+ * The objects mapped executable right after an exec of one program file:
+ * the program and its interpreter (PT_INTERP), nothing of the process's own
+ * yet. Another exec of the same file, unchanged, maps the same: they are
+ * taken from here instead of reading /proc/PID/maps again.
+ */
+#define EXEC_IMAGE_MAX 4
+struct exec_image {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+	unsigned n; /* > EXEC_IMAGE_MAX: not kept, scan again */
+	const char *objs[EXEC_IMAGE_MAX]; /* interned */
+};
+static struct map exec_images; /* interned exe path -> struct exec_image (owned) */
+
+static bool image_is_of(const struct exec_image *im, const struct stat *st)
+{
+	return im->dev == st->st_dev && im->ino == st->st_ino && im->size == st->st_size &&
+	       im->mtime.tv_sec == st->st_mtim.tv_sec && im->mtime.tv_nsec == st->st_mtim.tv_nsec &&
+	       im->ctime.tv_sec == st->st_ctim.tv_sec && im->ctime.tv_nsec == st->st_ctim.tv_nsec;
+}
+
+struct image_scan {
+	struct tgroup *g;
+	struct exec_image *im;
+};
+
+static void add_image_object(const char *path, void *ctx)
+{
+	struct image_scan *s = ctx;
+	mapped(s->g, path);
+	if (s->im->n < EXEC_IMAGE_MAX)
+		s->im->objs[s->im->n] = manifest_intern(mf, path);
+	s->im->n++;
+}
+
+/* Add the objects p's process mapped at its exec (as scan_libraries), from exec_images when its program is known. */
+static void scan_exec_image(struct proc *p)
+{
+	struct tgroup *g = p->tg;
+	struct stat st;
+	if (!g->exe || stat(g->exe, &st) < 0) {
+		scan_libraries(p);
+		return;
+	}
+	void **slot = map_slot(&exec_images, g->exe, strlen(g->exe), NULL); /* g->exe is interned */
+	struct exec_image *im = *slot;
+	unwind_invalidate(g);
+	if (im && im->n <= EXEC_IMAGE_MAX && image_is_of(im, &st)) {
+		for (unsigned i = 0; i < im->n; i++)
+			mapped(g, im->objs[i]);
+		return;
+	}
+	if (!im)
+		*slot = im = xcalloc(1, sizeof(*im));
+	*im = (struct exec_image){ st.st_dev, st.st_ino, st.st_size, st.st_mtim, st.st_ctim, 0, { NULL } };
+	struct image_scan s = { g, im };
+	int r = maps_scan_exec(p->tid, add_image_object, &s);
+	if (r < 0) {
+		read_failed(p, "maps", r);
+		im->n = EXEC_IMAGE_MAX + 1;
+	}
+}
+
 /* Record a successful open of `path` by `p`, naming the calling object when callers are on. */
 static void record_open(struct proc *p, const char *path)
 {
@@ -540,5 +606,5 @@ void syscalls_exec_done(struct proc *p)
 	free(rec->cwd);
 	rec->cwd = g->cwd ? xstrdup(g->cwd) : NULL;
 	rec->binary = g->binary;
-	scan_libraries(p);
+	scan_exec_image(p);
 }

@@ -90,6 +90,7 @@ FP_SHELL_TESTS = \
 	tests/packages-rpm.test \
 	tests/packages-cache.test \
 	tests/stops.test \
+	tests/exec-image.test \
 	tests/how.test \
 	tests/scan.test \
 	tests/special-paths.test \
