@@ -77,7 +77,8 @@ static void usage(FILE *f)
 		"      --no-packages   do not look up the Debian package owning each path\n"
 		"      --events=FILE   log each open, exec and executable mmap as one JSON\n"
 		"                      object per line (time, process, arguments, result,\n"
-		"                      duration, caller); '-' for standard output\n"
+		"                      duration, caller); '-' for standard output; %%h,\n"
+		"                      %%p, %%r and %%%% as in -o\n"
 		"      --events-tail=N  with --events: keep only the last N events, written\n"
 		"                      at the end and whenever fingerprint gets SIGUSR1\n"
 		"      --keep-secrets  keep environment values whose names look secret\n"
@@ -163,14 +164,15 @@ static long env_rank(const char **var)
 }
 
 /*
- * The -o argument with %h (the host name up to its first dot), %p
- * (fingerprint's pid), %r (the rank, 0 when none) and %% expanded; any
- * other % is a usage error. Returns `pattern` itself or a string that
- * lives until exit (or the next call).
+ * The argument `pattern` of option `opt` (-o, --events) with %h (the host
+ * name up to its first dot), %p (fingerprint's pid), %r (the rank, 0 when
+ * none) and %% expanded; any other % is a usage error. Returns `pattern`
+ * itself or b's text (b static: it lives until exit).
  */
-static const char *output_expand(const char *pattern, long rank, const char *rank_var)
+static const char *output_expand(struct buf *bp, const char *opt, const char *pattern, long rank,
+				 const char *rank_var)
 {
-	static struct buf b; /* held here, not lost when main returns */
+	struct buf b = *bp;
 	if (!strchr(pattern, '%'))
 		return pattern;
 	b.len = 0;
@@ -192,19 +194,29 @@ static const char *output_expand(const char *pattern, long rank, const char *ran
 		}
 		case 'r':
 			if (rank == -2)
-				bad_usage("-o '%s': %s='%s' is not a rank (a non-negative integer)", pattern, rank_var,
+				bad_usage("%s '%s': %s='%s' is not a rank (a non-negative integer)", opt, pattern, rank_var,
 					  getenv(rank_var));
 			snprintf(piece, sizeof(piece), "%ld", rank < 0 ? 0 : rank);
 			break;
 		case '\0':
-			bad_usage("-o '%s': a '%%' at the end (write %%%% for a percent sign)", pattern);
+			bad_usage("%s '%s': a '%%' at the end (write %%%% for a percent sign)", opt, pattern);
 		default:
-			bad_usage("-o '%s': unknown '%%%c' (%%h host, %%p pid, %%r rank, %%%% a percent sign)", pattern,
-				  *s);
+			bad_usage("%s '%s': unknown '%%%c' (%%h host, %%p pid, %%r rank, %%%% a percent sign)", opt,
+				  pattern, *s);
 		}
 		buf_append(&b, piece, strlen(piece));
 	}
+	*bp = b;
 	return b.data;
+}
+
+/* Expand -o and --events of the trace command (output_expand). */
+static void expand_outputs(struct cli_opts *o, const char *rank_var)
+{
+	static struct buf out_b, events_b;
+	o->output = output_expand(&out_b, "-o", o->output, o->rank, rank_var);
+	if (o->events)
+		o->events = output_expand(&events_b, "--events", o->events, o->rank, rank_var);
 }
 
 static int parse_hash_mode(const char *s)
@@ -376,8 +388,9 @@ void cli_parse_scan(int argc, char **argv, struct scan_opts *o)
 		bad_usage("%sscan: no file given", "");
 	o->paths = argv + optind;
 	const char *rank_var = NULL;
+	static struct buf out_b;
 	o->rank = env_rank(&rank_var);
-	o->output = output_expand(o->output, o->rank, rank_var);
+	o->output = output_expand(&out_b, "-o", o->output, o->rank, rank_var);
 }
 
 static void diff_usage(void)
@@ -745,7 +758,7 @@ void cli_parse(int argc, char **argv, struct cli_opts *o)
 	if (o->n_attach) {
 		const char *rank_var = NULL;
 		o->rank = env_rank(&rank_var);
-		o->output = output_expand(o->output, o->rank, rank_var);
+		expand_outputs(o, rank_var);
 		return;
 	}
 	if (argv[optind][0] == '\0')
@@ -753,5 +766,5 @@ void cli_parse(int argc, char **argv, struct cli_opts *o)
 	o->command = argv + optind;
 	const char *rank_var = NULL;
 	o->rank = env_rank(&rank_var);
-	o->output = output_expand(o->output, o->rank, rank_var);
+	expand_outputs(o, rank_var);
 }
