@@ -486,6 +486,14 @@ static void print_summary(const struct show *s, const char *file, const struct m
 		printf("\ntraced: only %s (-e trace): what other calls used is not recorded",
 		       og->trace ? trace_filter_format(og->trace, ", ", names, sizeof(names)) : "processes and exec");
 	}
+	if (og->events_file) {
+		fputs("\nevents: ", stdout);
+		put_text(og->events_file);
+		printf(" (%.0f calls", og->events_count);
+		if (og->events_tail)
+			printf("; --events-tail %.0f", og->events_tail);
+		fputs(")", stdout);
+	}
 	printf("\ncounts: %zu binaries, %zu libraries, %zu files, %zu missing, %zu processes, %zu warnings\n",
 	       m->n_binaries, m->n_libraries, m->n_files, m->n_missing, m->nprocs, m->nwarnings);
 	for (size_t i = 0; i < m->nwarnings; i++) {
