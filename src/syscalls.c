@@ -386,8 +386,12 @@ static void add_image_object(const char *path, void *ctx)
 	s->im->n++;
 }
 
-/* Add the objects p's process mapped at its exec (as scan_libraries), from exec_images when its program is known. */
-static void scan_exec_image(struct proc *p)
+/*
+ * Add the objects p's process mapped at its exec (as scan_libraries), from
+ * exec_images when its program is known; with callers on, let the unwinder
+ * place the loader from `entry` (the new image's first instruction, or 0).
+ */
+static void scan_exec_image(struct proc *p, uint64_t entry)
 {
 	struct tgroup *g = p->tg;
 	struct stat st;
@@ -398,20 +402,22 @@ static void scan_exec_image(struct proc *p)
 	void **slot = map_slot(&exec_images, g->exe, strlen(g->exe), NULL); /* g->exe is interned */
 	struct exec_image *im = *slot;
 	unwind_invalidate(g);
-	if (im && im->n <= EXEC_IMAGE_MAX && image_is_of(im, &st)) {
+	if (!(im && im->n <= EXEC_IMAGE_MAX && image_is_of(im, &st))) {
+		if (!im)
+			*slot = im = xcalloc(1, sizeof(*im));
+		*im = (struct exec_image){ st.st_dev, st.st_ino, st.st_size, st.st_mtim, st.st_ctim, 0, { NULL } };
+		struct image_scan s = { g, im };
+		int r = maps_scan_exec(p->tid, add_image_object, &s);
+		if (r < 0) {
+			read_failed(p, "maps", r);
+			im->n = EXEC_IMAGE_MAX + 1;
+		}
+	} else {
 		for (unsigned i = 0; i < im->n; i++)
 			mapped(g, im->objs[i]);
-		return;
 	}
-	if (!im)
-		*slot = im = xcalloc(1, sizeof(*im));
-	*im = (struct exec_image){ st.st_dev, st.st_ino, st.st_size, st.st_mtim, st.st_ctim, 0, { NULL } };
-	struct image_scan s = { g, im };
-	int r = maps_scan_exec(p->tid, add_image_object, &s);
-	if (r < 0) {
-		read_failed(p, "maps", r);
-		im->n = EXEC_IMAGE_MAX + 1;
-	}
+	for (unsigned i = 0; mf->callers && i < im->n && i < EXEC_IMAGE_MAX; i++)
+		unwind_place_loader(g, im->objs[i], entry);
 }
 
 /* Record a successful open of `path` by `p`, naming the calling object when callers are on. */
@@ -561,7 +567,7 @@ static void record_interpreter(const char *path, const char *exe)
 
 static struct buf procbuf;
 
-void syscalls_exec_done(struct proc *p)
+void syscalls_exec_done(struct proc *p, uint64_t entry)
 {
 	struct tgroup *g = p->tg;
 	struct mf_process *rec = g->rec;
@@ -606,5 +612,5 @@ void syscalls_exec_done(struct proc *p)
 	free(rec->cwd);
 	rec->cwd = g->cwd ? xstrdup(g->cwd) : NULL;
 	rec->binary = g->binary;
-	scan_exec_image(p);
+	scan_exec_image(p, entry);
 }

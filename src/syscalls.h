@@ -61,8 +61,9 @@ void syscalls_exit(struct proc *p, int64_t rval, bool is_error);
 /*
  * A successful exec replaced the image of `p` (PTRACE_EVENT_EXEC, already
  * moved to its new tid): record the binary, argv, environment and the
- * objects mapped at start.
+ * objects mapped at start. `entry`: the new image's first instruction (the
+ * interpreter's entry point) when known, else 0 (attach).
  */
-void syscalls_exec_done(struct proc *p);
+void syscalls_exec_done(struct proc *p, uint64_t entry);
 
 #endif

@@ -544,11 +544,20 @@ static struct proc *exec_rekey(struct event *ev)
 	return p;
 }
 
+/* Where the kernel starts the image a tracee just exec'd (its interpreter's entry point), or 0. */
+static uint64_t entry_ip(pid_t tid)
+{
+	struct __ptrace_syscall_info info;
+	memset(&info, 0, sizeof(info));
+	return ptrace(PTRACE_GET_SYSCALL_INFO, tid, (void *)sizeof(info), &info) > 0 ? info.instruction_pointer : 0;
+}
+
 static void on_exec(struct event *ev)
 {
 	struct proc *p = exec_rekey(ev);
 	p->flags &= ~PROC_STARTUP;
-	syscalls_exec_done(p);
+	/* With callers on, the unwinder places the loader from it (no maps read for its opens). */
+	syscalls_exec_done(p, mf->callers ? entry_ip(ev->tid) : 0);
 	if (p->flags & PROC_EVENT)
 		events_exec(p);
 	resume(p, ev->tid, 0);
@@ -895,7 +904,7 @@ static void attach_process(pid_t pid)
 		}
 		closedir(d);
 	}
-	syscalls_exec_done(leader);
+	syscalls_exec_done(leader, 0);
 	leader->flags &= ~PROC_EXEC_SEEN;
 	attached_alive++;
 }

@@ -54,6 +54,7 @@ struct uobj {
 	bool has_table;            /* a usable .eh_frame_hdr binary-search table */
 	uint64_t hdr_vaddr, table_vaddr, fde_count;
 	uint64_t text_lo, text_hi; /* vaddr range of the executable segments */
+	uint64_t entry;            /* e_entry */
 	struct sym *syms;          /* loaded on first use: skipped objects never need them */
 	size_t nsyms;
 	bool syms_loaded, skip, loader, bad;
@@ -78,6 +79,7 @@ struct umapping {
 struct unwind_map {
 	struct umapping *v;
 	size_t n;
+	bool partial; /* only the loader, placed at an exec (unwind_place_loader): not for walks */
 	uint64_t id; /* unique per snapshot: libunwind's per-IP cache is valid for one snapshot */
 };
 
@@ -222,6 +224,7 @@ static struct uobj *load_object(const char *path)
 			elf_end(elf);
 		return o;
 	}
+	o->entry = ehmem.e_entry;
 	o->text_lo = UINT64_MAX;
 	for (size_t i = 0; i < nph; i++) {
 		GElf_Phdr mem;
@@ -287,6 +290,32 @@ void unwind_invalidate(struct tgroup *g)
 {
 	unwind_map_free(g->umap);
 	g->umap = NULL;
+}
+
+void unwind_place_loader(struct tgroup *g, const char *path, uint64_t entry)
+{
+	if (g->umap || !entry)
+		return;
+	struct umapping probe = { .path = (char *)path };
+	struct uobj *o = object_of(&probe);
+	if (o->bad || !o->loader || entry < o->entry || ((entry - o->entry) & 4095))
+		return;
+	uint64_t base = entry - o->entry;
+	struct unwind_map *m = xcalloc(1, sizeof(*m));
+	m->id = ++snapshots;
+	m->partial = true;
+	m->v = xcalloc(o->nsegs, sizeof(*m->v));
+	/* As the loader maps its PT_LOADs: page by page, a later one over the last page of the one before. */
+	for (size_t i = 0; i < o->nsegs; i++) {
+		const struct seg *s = &o->segs[i];
+		uint64_t start = base + (s->vaddr & ~4095ULL), end = base + ((s->vaddr + s->filesz + 4095) & ~4095ULL);
+		if (i + 1 < o->nsegs && end > base + (o->segs[i + 1].vaddr & ~4095ULL))
+			end = base + (o->segs[i + 1].vaddr & ~4095ULL);
+		if (end <= start || (m->n && start < m->v[m->n - 1].end))
+			continue;
+		m->v[m->n++] = (struct umapping){ start, end, s->offset & ~4095ULL, xstrdup(path), o };
+	}
+	g->umap = m;
 }
 
 static struct unwind_map *snapshot(pid_t pid)
@@ -673,7 +702,12 @@ int unwind_caller(pid_t tid, struct tgroup *g, uint64_t ip, uint64_t sp, struct 
 		g->umap = snapshot(tid);
 	use_snapshot(g->umap);
 	struct umapping *mp = mapping_at(ip);
-	if (!mp && cur_map) {
+	if (cur_map && cur_map->partial && (!mp || object_of(mp)->skip)) {
+		/* Not the loader's own call: it needs every mapping. */
+		unwind_invalidate(g);
+		use_snapshot(g->umap = snapshot(tid));
+		mp = mapping_at(ip);
+	} else if (!mp && cur_map) {
 		/* Mapped since the snapshot without a trapped mmap: look again once. */
 		unwind_invalidate(g);
 		use_snapshot(g->umap = snapshot(tid));

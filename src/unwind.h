@@ -35,6 +35,15 @@ void unwind_skip_add(const char *soname);
  */
 int unwind_caller(pid_t tid, struct tgroup *g, uint64_t ip, uint64_t sp, struct caller *out);
 
+/*
+ * g's process has just exec'd, its first instruction at `entry` (where the
+ * kernel started it: the interpreter's entry point). When `path`, an object
+ * the exec mapped, is the dynamic loader and g has no snapshot, place the
+ * loader's segments from its ELF headers (base = entry - e_entry): the
+ * loader's own opens are then named without reading /proc/PID/maps. A call
+ * from anywhere else still takes a snapshot.
+ */
+void unwind_place_loader(struct tgroup *g, const char *path, uint64_t entry);
 /* The mappings of `g` changed (exec, mmap): forget its snapshot. */
 void unwind_invalidate(struct tgroup *g);
 
