@@ -280,9 +280,14 @@ HANDLER(mmap)
 	if (mf->callers && p->tg->refs > 1) {
 		memcpy(p->sc.path, base, (size_t)n + 1);
 		p->sc.path_len = n;
+		p->sc.args[5] = a[5];
 		return true;
 	}
-	unwind_invalidate(p->tg);
+	/* The loader maps an object's code MAP_FIXED into the span it reserved: the address is known now. */
+	if (a[3] & MAP_FIXED)
+		unwind_mapped(p->tg, base, a[0], a[5]);
+	else
+		unwind_invalidate(p->tg);
 	mapped(p->tg, base);
 	return false;
 }
@@ -522,7 +527,7 @@ void syscalls_exit(struct proc *p, int64_t rval, bool is_error)
 		if (is_error)
 			break;
 		if (path) { /* named at the entry (several threads): no rescan */
-			unwind_invalidate(p->tg);
+			unwind_mapped(p->tg, path, (uint64_t)rval, p->sc.args[5]);
 			mapped(p->tg, path);
 		} else {
 			scan_libraries(p);

@@ -292,6 +292,33 @@ void unwind_invalidate(struct tgroup *g)
 	g->umap = NULL;
 }
 
+/*
+ * Append to m the mappings of object o (file `path`) loaded at `base`, as
+ * the loader maps its PT_LOADs: page by page, a later one over the last
+ * page of the one before. Returns how many were added.
+ */
+static size_t add_object_mappings(struct unwind_map *m, const char *path, struct uobj *o, uint64_t base)
+{
+	size_t n0 = m->n;
+	m->v = xrealloc(m->v, (m->n + o->nsegs) * sizeof(*m->v));
+	for (size_t i = 0; i < o->nsegs; i++) {
+		const struct seg *s = &o->segs[i];
+		uint64_t start = base + (s->vaddr & ~4095ULL), end = base + ((s->vaddr + s->filesz + 4095) & ~4095ULL);
+		if (i + 1 < o->nsegs && end > base + (o->segs[i + 1].vaddr & ~4095ULL))
+			end = base + (o->segs[i + 1].vaddr & ~4095ULL);
+		if (end <= start || (m->n > n0 && start < m->v[m->n - 1].end))
+			continue;
+		m->v[m->n++] = (struct umapping){ start, end, s->offset & ~4095ULL, xstrdup(path), o };
+	}
+	return m->n - n0;
+}
+
+static int by_start(const void *a, const void *b)
+{
+	const struct umapping *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
 void unwind_place_loader(struct tgroup *g, const char *path, uint64_t entry)
 {
 	if (g->umap || !entry)
@@ -300,22 +327,59 @@ void unwind_place_loader(struct tgroup *g, const char *path, uint64_t entry)
 	struct uobj *o = object_of(&probe);
 	if (o->bad || !o->loader || entry < o->entry || ((entry - o->entry) & 4095))
 		return;
-	uint64_t base = entry - o->entry;
 	struct unwind_map *m = xcalloc(1, sizeof(*m));
 	m->id = ++snapshots;
 	m->partial = true;
-	m->v = xcalloc(o->nsegs, sizeof(*m->v));
-	/* As the loader maps its PT_LOADs: page by page, a later one over the last page of the one before. */
-	for (size_t i = 0; i < o->nsegs; i++) {
-		const struct seg *s = &o->segs[i];
-		uint64_t start = base + (s->vaddr & ~4095ULL), end = base + ((s->vaddr + s->filesz + 4095) & ~4095ULL);
-		if (i + 1 < o->nsegs && end > base + (o->segs[i + 1].vaddr & ~4095ULL))
-			end = base + (o->segs[i + 1].vaddr & ~4095ULL);
-		if (end <= start || (m->n && start < m->v[m->n - 1].end))
-			continue;
-		m->v[m->n++] = (struct umapping){ start, end, s->offset & ~4095ULL, xstrdup(path), o };
-	}
+	add_object_mappings(m, path, o, entry - o->entry);
 	g->umap = m;
+}
+
+void unwind_mapped(struct tgroup *g, const char *path, uint64_t addr, uint64_t offset)
+{
+	struct unwind_map *m = g->umap;
+	if (!m)
+		return; /* the next snapshot will show it */
+	struct umapping probe = { .path = (char *)path };
+	struct uobj *o = object_of(&probe);
+	const struct seg *s = NULL;
+	for (size_t i = 0; !o->bad && i < o->nsegs && !s; i++)
+		if ((o->segs[i].offset & ~4095ULL) == offset)
+			s = &o->segs[i];
+	uint64_t base = s ? addr - (s->vaddr & ~4095ULL) : 0;
+	if (!s || (addr & 4095) || (base & 4095)) {
+		unwind_invalidate(g);
+		return;
+	}
+	/* The object's whole span replaces whatever the snapshot had there (an unloaded one, its own reservation). */
+	struct unwind_map add = { 0 };
+	if (add_object_mappings(&add, path, o, base) == 0) {
+		free(add.v);
+		unwind_invalidate(g);
+		return;
+	}
+	uint64_t lo = add.v[0].start, hi = add.v[add.n - 1].end;
+	size_t kept = 0;
+	for (size_t i = 0; i < m->n; i++) {
+		struct umapping *mp = &m->v[i];
+		if (mp->end <= lo || mp->start >= hi)
+			m->v[kept++] = *mp;
+		else if (mp->start < lo || mp->end > hi) {
+			/* Partly over the span: not worth splitting, read the maps again. */
+			for (size_t j = 0; j < add.n; j++)
+				free(add.v[j].path);
+			free(add.v);
+			unwind_invalidate(g);
+			return;
+		} else
+			free(mp->path);
+	}
+	m->n = kept;
+	m->v = xrealloc(m->v, (m->n + add.n) * sizeof(*m->v));
+	memcpy(m->v + m->n, add.v, add.n * sizeof(*add.v));
+	m->n += add.n;
+	free(add.v);
+	qsort(m->v, m->n, sizeof(*m->v), by_start);
+	m->id = ++snapshots; /* libunwind's per-IP cache described the old one */
 }
 
 static struct unwind_map *snapshot(pid_t pid)

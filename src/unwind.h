@@ -44,6 +44,13 @@ int unwind_caller(pid_t tid, struct tgroup *g, uint64_t ip, uint64_t sp, struct 
  * from anywhere else still takes a snapshot.
  */
 void unwind_place_loader(struct tgroup *g, const char *path, uint64_t entry);
+/*
+ * g's process maps `path` executable at `addr` from file offset `offset`
+ * (an mmap, at its entry with MAP_FIXED or at its exit): update g's snapshot,
+ * if it has one, to the object's whole span as the loader maps it, instead
+ * of reading /proc/PID/maps again; when that cannot be done, forget it.
+ */
+void unwind_mapped(struct tgroup *g, const char *path, uint64_t addr, uint64_t offset);
 /* The mappings of `g` changed (exec, mmap): forget its snapshot. */
 void unwind_invalidate(struct tgroup *g);
 
