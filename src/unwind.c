@@ -358,20 +358,23 @@ void unwind_mapped(struct tgroup *g, const char *path, uint64_t addr, uint64_t o
 		return;
 	}
 	uint64_t lo = add.v[0].start, hi = add.v[add.n - 1].end;
-	size_t kept = 0;
 	for (size_t i = 0; i < m->n; i++) {
-		struct umapping *mp = &m->v[i];
-		if (mp->end <= lo || mp->start >= hi)
-			m->v[kept++] = *mp;
-		else if (mp->start < lo || mp->end > hi) {
-			/* Partly over the span: not worth splitting, read the maps again. */
+		const struct umapping *mp = &m->v[i];
+		if (mp->end > lo && mp->start < hi && (mp->start < lo || mp->end > hi)) {
+			/* Partly over the span (the loader's reservation, say): read the maps again. */
 			for (size_t j = 0; j < add.n; j++)
 				free(add.v[j].path);
 			free(add.v);
 			unwind_invalidate(g);
 			return;
-		} else
-			free(mp->path);
+		}
+	}
+	size_t kept = 0;
+	for (size_t i = 0; i < m->n; i++) {
+		if (m->v[i].end <= lo || m->v[i].start >= hi)
+			m->v[kept++] = m->v[i];
+		else
+			free(m->v[i].path);
 	}
 	m->n = kept;
 	m->v = xrealloc(m->v, (m->n + add.n) * sizeof(*m->v));

@@ -1,0 +1,111 @@
+/*
+ * Unit tests of unwind.c's snapshot updates without a tracee: the dynamic
+ * loader placed from an entry point (unwind_place_loader), then executable
+ * mmaps of it (unwind_mapped) over exactly its span (replaced), far from it
+ * (added) and partly over it (the snapshot is dropped, nothing freed twice:
+ * run under the sanitizers or valgrind to see that).
+ */
+#define _GNU_SOURCE
+#include <elf.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "proc.h"
+#include "unwind.h"
+
+#include "check.h"
+
+/* The loader this test runs under, from /proc/self/maps. */
+static int find_loader(char *path, size_t size)
+{
+	char line[4096];
+	FILE *f = fopen("/proc/self/maps", "r");
+	if (!f)
+		return -1;
+	int found = -1;
+	while (found < 0 && fgets(line, sizeof(line), f)) {
+		char *p = strchr(line, '/');
+		if (p && strstr(p, "/ld-linux")) {
+			p[strcspn(p, "\n")] = '\0';
+			snprintf(path, size, "%s", p);
+			found = 0;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+int main(void)
+{
+	char ld[4096];
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph, text = { 0 };
+	uint64_t span = 0; /* the end of the last PT_LOAD's file contents */
+	if (find_loader(ld, sizeof(ld)) < 0) {
+		printf("SKIP: no ld-linux in /proc/self/maps (a static build?)\n");
+		return 77;
+	}
+	FILE *f = fopen(ld, "rb");
+	CHECK(f && fread(&eh, sizeof(eh), 1, f) == 1, "cannot read %s", ld);
+	for (int i = 0; f && i < eh.e_phnum; i++) {
+		if (fseek(f, (long)(eh.e_phoff + (uint64_t)i * eh.e_phentsize), SEEK_SET) == 0 &&
+		    fread(&ph, sizeof(ph), 1, f) == 1 && ph.p_type == PT_LOAD) {
+			if (ph.p_flags & PF_X)
+				text = ph;
+			if (ph.p_vaddr + ph.p_filesz > span)
+				span = ph.p_vaddr + ph.p_filesz;
+		}
+	}
+	if (f)
+		fclose(f);
+	CHECK(text.p_filesz > 0, "%s has no executable PT_LOAD", ld);
+	if (failures)
+		return 1;
+
+	const uint64_t base = 0x7f0000000000ULL, page = 4096;
+	struct tgroup g;
+	memset(&g, 0, sizeof(g));
+
+	unwind_place_loader(&g, ld, 0);
+	CHECK(g.umap == NULL, "no entry point: nothing placed");
+	unwind_place_loader(&g, ld, base + eh.e_entry + 1);
+	CHECK(g.umap == NULL, "an entry point off the loader's e_entry by a byte: nothing placed");
+	unwind_place_loader(&g, ld, base + eh.e_entry);
+	CHECK(g.umap != NULL, "the loader placed from its entry point");
+
+	/* Its own code mapped again where it is: the same span, replaced. */
+	unwind_mapped(&g, ld, base + (text.p_vaddr & ~(page - 1)), text.p_offset & ~(page - 1));
+	CHECK(g.umap != NULL, "the same object over exactly its own span keeps the snapshot");
+	/* Far away: added. */
+	unwind_mapped(&g, ld, base + 0x10000000 + (text.p_vaddr & ~(page - 1)), text.p_offset & ~(page - 1));
+	CHECK(g.umap != NULL, "an object mapped far from the others keeps the snapshot");
+	/* Loaded again from the middle of its own code: partly over it, the snapshot is dropped. */
+	uint64_t mid = (text.p_vaddr + text.p_filesz / 2) & ~(page - 1);
+	CHECK(mid > text.p_vaddr, "the loader's code is too small for this test");
+	unwind_mapped(&g, ld, base + mid + (text.p_vaddr & ~(page - 1)), text.p_offset & ~(page - 1));
+	CHECK(g.umap == NULL, "an object partly over another drops the snapshot");
+	/*
+	 * Loaded again lower down, its span ending in the middle of the code of
+	 * the one placed: what lies wholly inside comes first, then the partial
+	 * overlap; dropped, each mapping freed once.
+	 */
+	unwind_place_loader(&g, ld, base + eh.e_entry);
+	CHECK(g.umap != NULL, "the loader placed again");
+	uint64_t down = (span - (text.p_vaddr + text.p_filesz / 2) + page - 1) & ~(page - 1);
+	unwind_mapped(&g, ld, base - down + (text.p_vaddr & ~(page - 1)), text.p_offset & ~(page - 1));
+	CHECK(g.umap == NULL, "an object ending partly over another drops the snapshot");
+	/* No snapshot: nothing to update. */
+	unwind_mapped(&g, ld, base + (text.p_vaddr & ~(page - 1)), text.p_offset & ~(page - 1));
+	CHECK(g.umap == NULL, "without a snapshot, a mapping makes none");
+	/* An offset that starts no segment: dropped. */
+	unwind_place_loader(&g, ld, base + eh.e_entry);
+	unwind_mapped(&g, ld, base + 0x20000000, (text.p_offset & ~(page - 1)) + 7 * page + page / 2);
+	CHECK(g.umap == NULL, "an offset no segment starts at drops the snapshot");
+
+	unwind_map_free(g.umap);
+	unwind_cleanup();
+	if (failures)
+		fprintf(stderr, "%d check(s) failed\n", failures);
+	return failures ? 1 : 0;
+}
