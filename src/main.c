@@ -193,7 +193,7 @@ int main(int argc, char **argv)
 	enrich_packages(m, cli.packages, cli.owner_cache);
 	clock_gettime(CLOCK_MONOTONIC, &t_write);
 	r = manifest_json_write(&out, m, &run);
-	if (verbosity >= 1)
+	if (verbosity >= 2)
 		fprintf(stderr, "%s: traced for %.3f s; then %.1f ms: ELF facts and hashes %.1f ms, package owners %.1f ms, "
 			"writing %.1f ms\n", program_name, run.duration_s, 1e3 * seconds_since(&t_enrich),
 			1e3 * (seconds_since(&t_enrich) - seconds_since(&t_packages)),
