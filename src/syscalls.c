@@ -196,7 +196,7 @@ static bool decode_open(struct proc *p, int dirfd, uint64_t addr, uint64_t flags
 	return true;
 }
 
-static void record_open(struct proc *p, const char *path);
+static bool record_open(struct proc *p, const char *path, bool at_entry);
 
 /*
  * An open of a path already in files with at least this access (ACCESS_CREATED
@@ -204,15 +204,16 @@ static void record_open(struct proc *p, const char *path);
  * whatever it returns adds no path or access, only perhaps an opener, which
  * the stack at the entry names as well as at the exit. Record it now and skip
  * the exit stop (half the stops of a program reopening its files). The cost:
- * a new opener is recorded even if its open fails.
+ * a new opener is recorded even if its open fails. A stack that cannot be
+ * walked now (a thread killed at this stop by a sibling's exec, say) waits
+ * for the exit instead, which such a thread never reaches.
  */
 static bool known_open(struct proc *p)
 {
 	const struct mf_file *f = manifest_find_file(mf, p->sc.path, (size_t)p->sc.path_len);
 	if (!f || (f->access & p->sc.access) != p->sc.access)
 		return false;
-	record_open(p, p->sc.path);
-	return true;
+	return record_open(p, p->sc.path, true);
 }
 
 /* The open family's entry: true when its exit must be seen. */
@@ -425,8 +426,12 @@ static void scan_exec_image(struct proc *p, uint64_t entry)
 		unwind_place_loader(g, im->objs[i], entry);
 }
 
-/* Record a successful open of `path` by `p`, naming the calling object when callers are on. */
-static void record_open(struct proc *p, const char *path)
+/*
+ * Record a successful open of `path` by `p`, naming the calling object when
+ * callers are on. Returns true; false, recording nothing, when `at_entry`
+ * and the caller cannot be named (the exit stop will tell).
+ */
+static bool record_open(struct proc *p, const char *path, bool at_entry)
 {
 	struct mf_opener by = { .binary = p->tg->binary };
 	if (mf->callers) {
@@ -441,6 +446,8 @@ static void record_open(struct proc *p, const char *path)
 			by.module = manifest_intern(mf, c.module);
 			by.function = c.function ? manifest_intern(mf, c.function) : NULL;
 			by.loader = c.loader;
+		} else if (at_entry) {
+			return false;
 		} else {
 			by.unknown = true;
 			manifest_warn(mf, "unwind", "cannot name the caller of an open of %s in process %d: %s", path,
@@ -461,6 +468,7 @@ static void record_open(struct proc *p, const char *path)
 			}
 		}
 	}
+	return true;
 }
 
 /*
@@ -514,7 +522,7 @@ void syscalls_exit(struct proc *p, int64_t rval, bool is_error)
 	switch (p->sc.se->family) {
 	case SC_OPEN:
 		if (path && !is_error)
-			record_open(p, path);
+			record_open(p, path, false);
 		else if (path && probe)
 			manifest_add_missing(mf, path, p->tg->binary);
 		break;
