@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "manifest_json.h"
 #include "proc.h"
 #include "syscalls.h"
 #include "tracee_mem.h"
@@ -46,7 +47,6 @@ static unsigned long n_events;
 static bool log_callers;
 static bool finished;
 static int write_error;       /* the first errno of a failed write, or 0 */
-static mode_t log_mode;       /* 0644 less the umask */
 static volatile sig_atomic_t dump_requested;
 static struct buf line;       /* the event being formatted */
 static char str[PATH_MAX];    /* a string read from the tracee */
@@ -495,34 +495,22 @@ static bool write_ring_fd(int fd)
 	return true;
 }
 
-/* Replace the log by the ring (a temporary file renamed over it). Returns 0 or -errno. */
+/* Replace the log by the ring, as the manifest is replaced (json_out: a temporary file renamed over it). Returns 0 or -errno. */
 static int write_ring(void)
 {
-	if (strcmp(log_path, "-") == 0) {
+	struct json_out o;
+	if (strcmp(log_path, "-") == 0)
 		fflush(stdout);
-		return write_ring_fd(STDOUT_FILENO) ? 0 : -errno;
+	int r = json_out_open(&o, log_path);
+	if (r < 0)
+		return r;
+	errno = 0;
+	if (!write_ring_fd(o.fd)) {
+		r = errno ? -errno : -EIO;
+		json_out_discard(&o);
+		return r;
 	}
-	size_t n = strlen(log_path);
-	char *tmp = xmalloc(n + 8);
-	memcpy(tmp, log_path, n);
-	memcpy(tmp + n, ".XXXXXX", 8);
-	int fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		int err = errno;
-		free(tmp);
-		return -err;
-	}
-	int err = 0;
-	if (fchmod(fd, log_mode) < 0 || !write_ring_fd(fd))
-		err = errno ? errno : EIO;
-	if (close(fd) < 0 && !err)
-		err = errno;
-	if (!err && rename(tmp, log_path) < 0)
-		err = errno;
-	if (err)
-		unlink(tmp);
-	free(tmp);
-	return -err;
+	return json_out_commit(&o);
 }
 
 static void on_usr1(int sig)
@@ -543,6 +531,7 @@ void events_poll(void)
 {
 	if (!dump_requested || !ring)
 		return;
+	int saved_errno = errno; /* the tracer's interrupted wait reads it next */
 	dump_requested = 0;
 	int r = write_ring();
 	if (r < 0)
@@ -550,6 +539,7 @@ void events_poll(void)
 	else
 		info("SIGUSR1: wrote the last %lu events to %s", n_events < ring_n ? n_events : (unsigned long)ring_n,
 		     log_path);
+	errno = saved_errno;
 }
 
 static void finish_at_exit(void)
@@ -559,9 +549,6 @@ static void finish_at_exit(void)
 
 void events_open(const char *path, size_t tail, bool callers)
 {
-	mode_t um = umask(0);
-	umask(um);
-	log_mode = 0644 & ~um;
 	log_path = path;
 	log_callers = callers;
 	if (tail) {

@@ -756,7 +756,17 @@ static int write_root(struct json_out *o, cJSON *root)
 	if (r == 0)
 		r = write_all(o->fd, "\n", 1);
 	cJSON_free(text);
-	if (r == 0 && o->tmp && fsync(o->fd) < 0)
+	if (r < 0) {
+		json_out_discard(o);
+		return r;
+	}
+	return json_out_commit(o);
+}
+
+int json_out_commit(struct json_out *o)
+{
+	int r = 0;
+	if (o->tmp && fsync(o->fd) < 0)
 		r = -errno;
 	if (o->fd > STDERR_FILENO && close(o->fd) < 0 && r == 0)
 		r = -errno;

@@ -54,6 +54,14 @@ int json_out_open(struct json_out *o, const char *path);
 void json_out_discard(struct json_out *o);
 
 /*
+ * What was written to o->fd is complete: sync and rename the temporary file
+ * into place (close a file written in place). `o` is released either way.
+ * Returns 0, or -errno (the temporary is removed, an earlier file at the
+ * path stays intact). Any file, not only a manifest.
+ */
+int json_out_commit(struct json_out *o);
+
+/*
  * Write the finalised manifest `m` with `run` and rename it into place;
  * `o` is released either way. Returns 0, or -errno (the temporary is
  * removed, an earlier file at the path stays intact).
