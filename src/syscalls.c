@@ -580,7 +580,18 @@ static void record_interpreter(const char *path, const char *exe)
 
 static struct buf procbuf;
 
-void syscalls_exec_done(struct proc *p, uint64_t entry)
+/* The argument strings `argv` (len bytes, NUL-separated) of the image process record `rec` runs, binary `b`. */
+static void set_argv(struct mf_process *rec, struct mf_binary *b, const char *argv, size_t len)
+{
+	manifest_add_cmdline(mf, b, argv, len);
+	free(rec->argv);
+	rec->argv = xmalloc(len + 1);
+	memcpy(rec->argv, argv, len);
+	rec->argv[len] = '\0';
+	rec->argv_len = len;
+}
+
+void syscalls_exec_done(struct proc *p, const struct exec_start *at)
 {
 	struct tgroup *g = p->tg;
 	struct mf_process *rec = g->rec;
@@ -604,26 +615,27 @@ void syscalls_exec_done(struct proc *p, uint64_t entry)
 		b->ran_as = g->exe;
 	}
 
-	ssize_t n = proc_read_file(p->tid, "cmdline", &procbuf);
-	if (n >= 0) {
-		manifest_add_cmdline(mf, b, procbuf.data, n);
-		free(rec->argv);
-		rec->argv = xmalloc(n + 1);
-		memcpy(rec->argv, procbuf.data, n + 1);
-		rec->argv_len = n;
+	size_t argv_len;
+	if (tracee_exec_strings(p->tid, at->sp, at->arch == AUDIT_ARCH_I386 ? 4 : 8, &procbuf, &argv_len) == 0) {
+		set_argv(rec, b, procbuf.data, argv_len);
+		manifest_add_env(mf, b, procbuf.data + argv_len, procbuf.len - argv_len);
 	} else {
-		read_failed(p, "cmdline", (int)n);
+		ssize_t n = proc_read_file(p->tid, "cmdline", &procbuf);
+		if (n >= 0)
+			set_argv(rec, b, procbuf.data, (size_t)n);
+		else
+			read_failed(p, "cmdline", (int)n);
+		n = proc_read_file(p->tid, "environ", &procbuf);
+		if (n >= 0)
+			manifest_add_env(mf, b, procbuf.data, n);
+		else
+			read_failed(p, "environ", (int)n);
 	}
-	n = proc_read_file(p->tid, "environ", &procbuf);
-	if (n >= 0)
-		manifest_add_env(mf, b, procbuf.data, n);
-	else
-		read_failed(p, "environ", (int)n);
 
 	g->n_libs_seen = g->n_loader_opens = 0; /* a new image */
 	refresh_cwd(p);
 	free(rec->cwd);
 	rec->cwd = g->cwd ? xstrdup(g->cwd) : NULL;
 	rec->binary = g->binary;
-	scan_exec_image(p, entry);
+	scan_exec_image(p, at->entry);
 }

@@ -58,12 +58,18 @@ bool syscalls_entry(struct proc *p, const struct sysent *se, const uint64_t *arg
 /* Record the result of the pending syscall of `p` (rval < 0 with is_error: -errno). */
 void syscalls_exit(struct proc *p, int64_t rval, bool is_error);
 
+/* Where a new image starts, from PTRACE_GET_SYSCALL_INFO at its exec stop; zeros when unknown (attach). */
+struct exec_start {
+	uint64_t entry; /* its first instruction (the interpreter's entry point); 0 with callers off */
+	uint64_t sp;    /* its stack: argc, argv[], envp[], auxv */
+	uint32_t arch;  /* AUDIT_ARCH_* */
+};
+
 /*
  * A successful exec replaced the image of `p` (PTRACE_EVENT_EXEC, already
  * moved to its new tid): record the binary, argv, environment and the
- * objects mapped at start. `entry`: the new image's first instruction (the
- * interpreter's entry point) when known, else 0 (attach).
+ * objects mapped at start.
  */
-void syscalls_exec_done(struct proc *p, uint64_t entry);
+void syscalls_exec_done(struct proc *p, const struct exec_start *at);
 
 #endif

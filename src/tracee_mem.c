@@ -2,6 +2,7 @@
 #include "tracee_mem.h"
 #include "util.h"
 
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -76,4 +77,71 @@ int tracee_read_string(pid_t pid, uint64_t addr, char *out, size_t outsz)
 	}
 	out[outsz - 1] = '\0';
 	return -ENAMETOOLONG;
+}
+
+/* Pointer `i` of a block of `word`-byte pointers. */
+static uint64_t word_at(const unsigned char *blk, size_t i, unsigned word)
+{
+	if (word == 8) {
+		uint64_t v;
+		memcpy(&v, blk + i * 8, 8);
+		return v;
+	}
+	uint32_t v;
+	memcpy(&v, blk + i * 4, 4);
+	return v;
+}
+
+/* Enough for argc, argv[], envp[] and auxv of nearly any exec; a longer block is read from /proc. */
+#define EXEC_BLOCK 16384
+#define EXEC_STRINGS_MAX (64u << 20)
+
+int tracee_exec_strings(pid_t pid, uint64_t sp, unsigned word, struct buf *b, size_t *argv_len)
+{
+	unsigned char blk[EXEC_BLOCK];
+	if (!sp || (word != 8 && word != 4))
+		return -EINVAL;
+	ssize_t got = read_some(pid, sp, blk, sizeof(blk)); /* may stop at the top of the stack */
+	if (got < 0)
+		return (int)got;
+	size_t nw = (size_t)got / word, i;
+	uint64_t argc = nw ? word_at(blk, 0, word) : 0;
+	if (argc == 0 || nw < 2 || argc > nw - 2 || word_at(blk, 1 + argc, word) != 0)
+		return -EINVAL;
+	size_t env0 = argc + 2;
+	for (i = env0; i < nw && word_at(blk, i, word) != 0; i++)
+		;
+	size_t envc = i - env0;
+	uint64_t execfn = 0; /* AT_EXECFN: the file name, copied just above the env strings */
+	for (i++; i + 1 < nw && word_at(blk, i, word) != AT_NULL; i += 2)
+		if (word_at(blk, i, word) == AT_EXECFN)
+			execfn = word_at(blk, i + 1, word);
+	uint64_t start = word_at(blk, 1, word);
+	if (i + 1 >= nw || start < sp || execfn <= start || execfn - start > EXEC_STRINGS_MAX)
+		return -EINVAL;
+
+	size_t len = execfn - start;
+	xgrow(&b->data, &b->cap, len + 1, 1);
+	if (execfn <= sp + (uint64_t)got) {
+		memcpy(b->data, blk + (start - sp), len);
+	} else {
+		int r = tracee_read(pid, start, b->data, len);
+		if (r < 0)
+			return r;
+	}
+	/* Each argv and envp pointer must be where the string before it ends. */
+	size_t at = 0;
+	*argv_len = 0;
+	for (uint64_t k = 0; k < argc + envc; k++) {
+		uint64_t ptr = word_at(blk, k < argc ? 1 + k : env0 + (k - argc), word);
+		const char *nul = ptr == start + at ? memchr(b->data + at, '\0', len - at) : NULL;
+		if (!nul)
+			return -EINVAL;
+		at = (size_t)(nul - b->data) + 1;
+		if (k + 1 == argc)
+			*argv_len = at;
+	}
+	b->len = at;
+	b->data[at] = '\0';
+	return 0;
 }

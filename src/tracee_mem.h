@@ -18,4 +18,17 @@ int tracee_read_string(pid_t pid, uint64_t addr, char *out, size_t outsz);
 /* Read exactly `len` bytes at `addr`. Returns 0 or -errno. */
 int tracee_read(pid_t pid, uint64_t addr, void *out, size_t len);
 
+struct buf;
+
+/*
+ * The argument and environment strings of a process stopped at its
+ * PTRACE_EVENT_EXEC, read from the new stack at `sp` (argc, argv[], envp[],
+ * auxv, as the kernel laid them out; `word` is 8, or 4 for i386) instead of
+ * /proc/PID/cmdline and environ: one or two reads in place of eight calls.
+ * On success `b` holds the argv strings then the env strings, each
+ * NUL-terminated as in those files, and *argv_len is the length of the first
+ * part. Returns 0, or -errno (-EINVAL: not the layout expected, read /proc).
+ */
+int tracee_exec_strings(pid_t pid, uint64_t sp, unsigned word, struct buf *b, size_t *argv_len);
+
 #endif

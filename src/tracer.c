@@ -532,6 +532,8 @@ static struct proc *exec_rekey(struct event *ev)
 	unsigned long former = 0;
 	struct proc *p = ev->p;
 
+	if (p && p->tg->refs == 1 && p->tid == p->tg->tgid)
+		return p; /* a process of one thread: no other thread can have exec'd */
 	if (ptrace(PTRACE_GETEVENTMSG, ev->tid, 0L, &former) == 0 && (pid_t)former != ev->tid) {
 		struct proc *execer = proc_lookup((pid_t)former);
 		if (execer) {
@@ -544,20 +546,20 @@ static struct proc *exec_rekey(struct event *ev)
 	return p;
 }
 
-/* Where the kernel starts the image a tracee just exec'd (its interpreter's entry point), or 0. */
-static uint64_t entry_ip(pid_t tid)
-{
-	struct __ptrace_syscall_info info;
-	memset(&info, 0, sizeof(info));
-	return ptrace(PTRACE_GET_SYSCALL_INFO, tid, (void *)sizeof(info), &info) > 0 ? info.instruction_pointer : 0;
-}
-
 static void on_exec(struct event *ev)
 {
 	struct proc *p = exec_rekey(ev);
+	struct __ptrace_syscall_info info;
+	struct exec_start at = { 0, 0, 0 };
+	memset(&info, 0, sizeof(info));
+	/* Where the kernel starts the new image: its stack holds argv and envp. */
+	if (ptrace(PTRACE_GET_SYSCALL_INFO, ev->tid, (void *)sizeof(info), &info) > 0)
+		at = (struct exec_start){ info.instruction_pointer, info.stack_pointer, info.arch };
+	/* With callers on, the unwinder places the loader from the entry (no maps read for its opens). */
+	if (!mf->callers)
+		at.entry = 0;
 	p->flags &= ~PROC_STARTUP;
-	/* With callers on, the unwinder places the loader from it (no maps read for its opens). */
-	syscalls_exec_done(p, mf->callers ? entry_ip(ev->tid) : 0);
+	syscalls_exec_done(p, &at);
 	if (p->flags & PROC_EVENT)
 		events_exec(p);
 	resume(p, ev->tid, 0);
@@ -904,7 +906,7 @@ static void attach_process(pid_t pid)
 		}
 		closedir(d);
 	}
-	syscalls_exec_done(leader, 0);
+	syscalls_exec_done(leader, &(struct exec_start){ 0, 0, 0 });
 	leader->flags &= ~PROC_EXEC_SEEN;
 	attached_alive++;
 }

@@ -24,7 +24,8 @@ check_PROGRAMS += \
 	tests/fixtures/daemon \
 	tests/fixtures/hostile \
 	tests/fixtures/attach_target \
-	tests/fixtures/evlog
+	tests/fixtures/evlog \
+	tests/fixtures/exec_strings
 tests_fixtures_threadfiles_LDADD = -lpthread
 tests_fixtures_exec_busy_LDADD = -lpthread
 tests_fixtures_thread_exit_LDADD = -lpthread
@@ -94,6 +95,7 @@ FP_SHELL_TESTS = \
 	tests/packages-cache.test \
 	tests/stops.test \
 	tests/exec-image.test \
+	tests/exec-strings.test \
 	tests/how.test \
 	tests/scan.test \
 	tests/special-paths.test \
