@@ -150,6 +150,11 @@ bool manifest_env_is_secret(const char *entry)
 void manifest_add_env(struct manifest *m, struct mf_binary *b, const char *blob, size_t len)
 {
 	struct buf redacted = { 0 };
+	/* An exec storm runs one binary with one environment again and again: merge it once. */
+	if (b->last_env.data && b->last_env.len == len && memcmp(b->last_env.data, blob, len) == 0)
+		return;
+	b->last_env.len = 0;
+	buf_append(&b->last_env, blob, len);
 	for (const char *s = blob, *end = blob + len; s < end; s += strlen(s) + 1) {
 		const char *entry = s, *eq = strchr(s, '=');
 		/* An entry without '=' (possible with a hand-built envp) has no value to hide: kept as it is. */
@@ -465,6 +470,7 @@ void manifest_free(struct manifest *m)
 	MAP_FOREACH(&m->binaries, i) {
 		struct mf_binary *b = m->binaries.vals[i];
 		map_free(&b->env);
+		buf_free(&b->last_env);
 		MAP_FOREACH(&b->cmdlines, j)
 			free((void *)b->cmdlines.keys[j]);
 		map_free(&b->cmdlines);

@@ -52,6 +52,7 @@ struct mf_binary {
 	const char *ran_as;  /* interned: the last program an exec of it ran, whose interpreter is recorded */
 	struct mf_facts facts;
 	struct map env;      /* interned "NAME=value" -> non-NULL */
+	struct buf last_env; /* the environment blob merged last: the same again is skipped */
 	struct map cmdlines; /* argv blob (NUL-separated, owned) -> non-NULL */
 };
 
