@@ -40,6 +40,9 @@ struct sym {
 	const char *name; /* in the object's mapped file */
 };
 
+#define SYM_SCANS 16 /* per object, before its symbols are sorted */
+#define SYM_MEMO 16  /* answers kept per object */
+
 struct seg {
 	uint64_t vaddr, offset, filesz;
 	bool writable;
@@ -55,8 +58,14 @@ struct uobj {
 	uint64_t hdr_vaddr, table_vaddr, fde_count;
 	uint64_t text_lo, text_hi; /* vaddr range of the executable segments */
 	uint64_t entry;            /* e_entry */
-	struct sym *syms;          /* loaded on first use: skipped objects never need them */
-	size_t nsyms;
+	struct sym *syms;          /* collected and sorted once sym_scans lookups were not enough */
+	size_t nsyms, syms_cap;
+	unsigned sym_scans;        /* lookups answered by scanning the tables in place */
+	struct sym_memo {
+		uint64_t v;
+		const char *name;
+		bool valid;
+	} memo[SYM_MEMO];
 	bool syms_loaded, skip, loader, bad;
 	Elf *elf;                  /* over `data`, for the CFI */
 	Dwarf_CFI *cfi;            /* .eh_frame through libdw, opened on first use */
@@ -142,39 +151,69 @@ static bool is_skipped(const char *path)
 	return false;
 }
 
+/* The lookup order of symbols: by address, then by name (a total order, so both lookups below agree). */
 static int cmp_sym(const void *a, const void *b)
 {
 	const struct sym *x = a, *y = b;
-	return (x->addr > y->addr) - (x->addr < y->addr);
+	if (x->addr != y->addr)
+		return (x->addr > y->addr) - (x->addr < y->addr);
+	return ((uintptr_t)x->name > (uintptr_t)y->name) - ((uintptr_t)x->name < (uintptr_t)y->name);
 }
 
-/* The function symbols of .symtab and .dynsym, sorted by address. */
-static void load_symbols(struct uobj *o, Elf *elf)
+/* Call `fn` for each named function symbol of .symtab and .dynsym. */
+static void each_function(Elf *elf, void (*fn)(const struct sym *s, void *ctx), void *ctx)
 {
 	Elf_Scn *scn = NULL;
-	size_t cap = 0;
 	while ((scn = elf_nextscn(elf, scn)) != NULL) {
 		GElf_Shdr shmem;
 		GElf_Shdr *sh = gelf_getshdr(scn, &shmem);
 		if (!sh || (sh->sh_type != SHT_SYMTAB && sh->sh_type != SHT_DYNSYM) || !sh->sh_entsize)
 			continue;
+		/* load_object took only 64-bit objects of this machine: the table is an Elf64_Sym array as it is. */
 		Elf_Data *d = elf_getdata(scn, NULL);
-		size_t n = d ? sh->sh_size / sh->sh_entsize : 0;
-		for (size_t i = 0; i < n; i++) {
-			GElf_Sym smem;
-			GElf_Sym *s = gelf_getsym(d, (int)i, &smem);
-			int type = s ? GELF_ST_TYPE(s->st_info) : 0;
-			if (!s || !s->st_value || s->st_shndx == SHN_UNDEF || (type != STT_FUNC && type != STT_GNU_IFUNC))
+		if (!d || d->d_type != ELF_T_SYM || !d->d_buf)
+			continue;
+		const Elf64_Sym *syms = d->d_buf;
+		for (size_t i = 0, n = d->d_size / sizeof(*syms); i < n; i++) {
+			const Elf64_Sym *y = &syms[i];
+			int type = ELF64_ST_TYPE(y->st_info);
+			if (!y->st_value || y->st_shndx == SHN_UNDEF || (type != STT_FUNC && type != STT_GNU_IFUNC))
 				continue;
-			const char *name = elf_strptr(elf, sh->sh_link, s->st_name);
-			if (!name || !*name)
-				continue;
-			xgrow(&o->syms, &cap, o->nsyms + 1, sizeof(*o->syms));
-			o->syms[o->nsyms++] = (struct sym){ s->st_value, s->st_size, name };
+			const char *name = elf_strptr(elf, sh->sh_link, y->st_name);
+			if (name && *name)
+				fn(&(struct sym){ y->st_value, y->st_size, name }, ctx);
 		}
 	}
+}
+
+static void add_sym(const struct sym *s, void *ctx)
+{
+	struct uobj *o = ctx;
+	xgrow(&o->syms, &o->syms_cap, o->nsyms + 1, sizeof(*o->syms));
+	o->syms[o->nsyms++] = *s;
+}
+
+/* The function symbols, sorted by address. */
+static void load_symbols(struct uobj *o, Elf *elf)
+{
+	each_function(elf, add_sym, o);
 	if (o->nsyms > 1)
 		qsort(o->syms, o->nsyms, sizeof(*o->syms), cmp_sym);
+}
+
+struct sym_scan {
+	uint64_t v;
+	struct sym best; /* the last symbol in lookup order starting at or before v */
+	bool found;
+};
+
+static void scan_sym(const struct sym *s, void *ctx)
+{
+	struct sym_scan *sc = ctx;
+	if (s->addr <= sc->v && (!sc->found || cmp_sym(s, &sc->best) > 0)) {
+		sc->best = *s;
+		sc->found = true;
+	}
 }
 
 /* Read the .eh_frame_hdr header at file offset `off`: where its search table is. */
@@ -551,30 +590,46 @@ static int get_proc_name(unw_addr_space_t as, unw_word_t addr, char *buf, size_t
 	return -UNW_ENOINFO;
 }
 
+/*
+ * The function at link-time address `v` of `o`. The first lookups each scan
+ * the symbol tables (a few thousand entries, in place); only an object asked
+ * about many addresses gets them collected and sorted. Answers are memoized.
+ */
+static const char *function_of(struct uobj *o, uint64_t v)
+{
+	struct sym_memo *m = &o->memo[(v ^ (v >> 7)) % SYM_MEMO];
+	if (m->valid && m->v == v)
+		return m->name;
+	const struct sym *s = NULL;
+	struct sym_scan sc = { v, { 0, 0, NULL }, false };
+	if (!o->syms_loaded && o->elf && o->sym_scans < SYM_SCANS) {
+		o->sym_scans++;
+		each_function(o->elf, scan_sym, &sc);
+		s = sc.found ? &sc.best : NULL;
+	} else {
+		if (!o->syms_loaded) {
+			o->syms_loaded = true;
+			if (o->elf)
+				load_symbols(o, o->elf);
+		}
+		size_t lo = 0, hi = o->nsyms;
+		while (lo < hi) { /* the last symbol starting at or before v */
+			size_t mid = (lo + hi) / 2;
+			if (o->syms[mid].addr <= v)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		s = lo ? &o->syms[lo - 1] : NULL;
+	}
+	*m = (struct sym_memo){ v, s && v < s->addr + (s->size ? s->size : 1) ? s->name : NULL, true };
+	return m->name;
+}
+
 static const char *function_at(struct umapping *mp, uint64_t ip)
 {
 	uint64_t bias;
-	if (!bias_of(mp, &bias))
-		return NULL;
-	struct uobj *o = mp->obj;
-	uint64_t v = ip - bias;
-	if (!o->syms_loaded) {
-		o->syms_loaded = true;
-		if (o->elf)
-			load_symbols(o, o->elf);
-	}
-	size_t lo = 0, hi = o->nsyms;
-	while (lo < hi) { /* the last symbol starting at or before v */
-		size_t mid = (lo + hi) / 2;
-		if (o->syms[mid].addr <= v)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo == 0)
-		return NULL;
-	const struct sym *s = &o->syms[lo - 1];
-	return v < s->addr + (s->size ? s->size : 1) ? s->name : NULL;
+	return bias_of(mp, &bias) ? function_of(mp->obj, ip - bias) : NULL;
 }
 
 /* Point libunwind at the snapshot `m`; its per-IP cache only holds for one. */
