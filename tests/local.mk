@@ -174,6 +174,7 @@ EXTRA_DIST += \
 	$(FP_CALLERS_TESTS) \
 	tests/fixtures/opener_lib.c \
 	tests/fixtures/opener_main.c \
+	tests/fixtures/many_callers.c \
 	tests/fixtures/opener_threads.c \
 	tests/fixtures/opener_zlib.c \
 	tests/fixtures/opener_jit.c \
