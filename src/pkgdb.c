@@ -58,6 +58,10 @@ struct pkgdb {
 	uint64_t tails[1024];        /* bit set of tail_bit() of every wanted path */
 	struct map redirects;        /* canonical diversion source -> struct redirect */
 	struct map strings;          /* canonical spellings made here (owned) */
+	struct map dirs;             /* dpkg_load with the cache: every ancestor of a wanted path -> LISTED_UNDER or not */
+	struct map empty_dirs;       /* directories under which no installed package lists a path */
+	char stop[PATH_MAX];         /* mark_dirs: the last line's first prefix not in `dirs` */
+	size_t stop_len;
 	const char *kind;            /* "dpkg" or "rpm" */
 	bool use_cache;              /* the persistent owners cache (dpkg) */
 	bool from_cache;             /* pkgdb_load answered from it (the status was not parsed) */
@@ -365,6 +369,55 @@ static void claim(struct want *w, const struct pkgdb_pkg *p)
 		w->owner = p;
 }
 
+#define LISTED_UNDER ((void *)2) /* in `dirs`: a listed path lies under it (else (void *)1) */
+
+/* Put every ancestor directory of the canonical `path` in `dirs` (not yet known to have a listed path under it). */
+static void want_dirs(struct pkgdb *db, const char *path, size_t len)
+{
+	for (size_t i = 1; i < len; i++) {
+		if (path[i] != '/')
+			continue;
+		void **slot = map_slot(&db->dirs, path, i, NULL); /* path is interned: its prefixes stay valid */
+		if (!*slot)
+			*slot = (void *)1;
+	}
+}
+
+/*
+ * A list line: mark the directories of `dirs` it lies under, shallowest
+ * first. `dirs` holds every ancestor of its members, so the first prefix
+ * missing from it ends the walk.
+ */
+static void mark_dirs(struct pkgdb *db, const char *line, size_t len)
+{
+	char buf[PATH_MAX];
+	size_t clen;
+	const char *c = canonical(db, line, len, buf, &clen);
+	/* Lists go directory by directory: under the previous line's first prefix not in `dirs`, nothing to do. */
+	if (db->stop_len && clen > db->stop_len && c[db->stop_len] == '/' && memcmp(c, db->stop, db->stop_len) == 0)
+		return;
+	for (size_t i = 1; i < clen; i++) {
+		if (c[i] != '/')
+			continue;
+		void **slot = map_slot_if(&db->dirs, c, i);
+		if (!slot) {
+			memcpy(db->stop, c, i);
+			db->stop_len = i;
+			return;
+		}
+		*slot = LISTED_UNDER;
+	}
+}
+
+/* The shallowest directory above `path` that nothing listed lies under, or 0 (its length). */
+static size_t empty_above(const struct pkgdb *db, const char *path, size_t len)
+{
+	for (size_t i = 1; i < len; i++)
+		if (path[i] == '/' && map_get(&db->dirs, path, i) == (void *)1)
+			return i;
+	return 0;
+}
+
 /* Match the lines of one package's file list against the wanted paths. */
 static void match_list(struct pkgdb *db, const struct pkg *k, const char *text, size_t n)
 {
@@ -372,6 +425,8 @@ static void match_list(struct pkgdb *db, const struct pkg *k, const char *text, 
 	for (const char *line = text, *end = text + n; line < end;) {
 		const char *nl = memchr(line, '\n', (size_t)(end - line));
 		size_t len = nl ? (size_t)(nl - line) : (size_t)(end - line), clen;
+		if (db->dirs.size)
+			mark_dirs(db, line, len);
 		if (!tail_maybe(db, line, len)) {
 			line = nl ? nl + 1 : end;
 			continue;
@@ -485,7 +540,10 @@ static void rpm_load(struct pkgdb *db)
  * and diversions (dpkg replaces one of them on any install, removal, upgrade
  * or diversion) and the root's /usr-merge state; then
  * "PATH\tNAME\tVERSION\tARCH" or "PATH\t" (nobody's) per canonical path, so
- * a hit needs not even the status parsed. Another key: the file is ignored.
+ * a hit needs not even the status parsed, and "DIR/\t" for a directory that
+ * no installed package lists anything under: every path below it is
+ * nobody's (found exactly from the lists, which may leave out a directory's
+ * own line). Another key: the file is ignored.
  */
 #define OWNERS_FILE "dpkg-owners-v1"
 #define OWNERS_MAX_BYTES (16 << 20)
@@ -496,7 +554,17 @@ struct owners_cache {
 	char key[PATH_MAX + 256];
 	struct buf text;
 	struct map paths; /* canonical path -> "NAME\tVERSION\tARCH", or "" for nobody's; into `text` */
+	struct map empty; /* "DIR/\t" lines: directories under which nothing is listed (DIR, into `text`) */
 };
+
+/* Whether a directory of `dirs` is above the canonical `path`: nothing listed lies under it. */
+static bool under_empty(const struct map *dirs, const char *path, size_t len)
+{
+	for (size_t i = 1; dirs->size && i < len; i++)
+		if (path[i] == '/' && map_get(dirs, path, i))
+			return true;
+	return false;
+}
 
 static bool stat_in(const struct pkgdb *db, const char *name, struct stat *st)
 {
@@ -537,7 +605,9 @@ static void owners_read(const struct pkgdb *db, struct owners_cache *oc)
 			break; /* truncated */
 		*nl = '\0';
 		char *tab = strchr(line, '\t');
-		if (tab && line[0] == '/') {
+		if (tab && line[0] == '/' && tab - line > 1 && tab[-1] == '/' && !tab[1]) {
+			*map_slot(&oc->empty, line, (size_t)(tab - line - 1), NULL) = line;
+		} else if (tab && line[0] == '/') {
 			*tab = '\0';
 			*map_slot(&oc->paths, line, (size_t)(tab - line), NULL) = tab + 1;
 		}
@@ -566,17 +636,27 @@ static const struct pkgdb_pkg *cached_pkg(struct pkgdb *db, const char *v)
 	return &((struct pkg *)*slot)->pub;
 }
 
+/*
+ * Nobody's, known without the lists: under a directory nothing is listed
+ * under (a diversion's destination is owned without being listed).
+ */
+static bool empty_by_cache(const struct pkgdb *db, const struct owners_cache *oc, const char *path, size_t len)
+{
+	return under_empty(&oc->empty, path, len) && !map_get(&db->div_to, path, len);
+}
+
 /* Every wanted path answered by the cache: the owners are set and true is returned; else nothing changes. */
 static bool owners_from_cache(struct pkgdb *db, const struct owners_cache *oc)
 {
-	if (!oc->paths.size)
+	if (!oc->paths.size && !oc->empty.size)
 		return false;
 	MAP_FOREACH(&db->wants, i)
-		if (!map_get(&oc->paths, db->wants.keys[i], db->wants.lens[i]))
+		if (!map_get(&oc->paths, db->wants.keys[i], db->wants.lens[i]) &&
+		    !empty_by_cache(db, oc, db->wants.keys[i], db->wants.lens[i]))
 			return false; /* asked for the first time */
 	MAP_FOREACH(&db->wants, i) {
 		const char *v = map_get(&oc->paths, db->wants.keys[i], db->wants.lens[i]);
-		((struct want *)db->wants.vals[i])->owner = *v ? cached_pkg(db, v) : NULL;
+		((struct want *)db->wants.vals[i])->owner = v && *v ? cached_pkg(db, v) : NULL;
 	}
 	return true;
 }
@@ -609,14 +689,27 @@ static void owners_save(const struct pkgdb *db, const struct owners_cache *oc)
 	if (oc->dirfd < 0 || !oc->key[0])
 		return;
 	buf_append(&out, oc->key, strlen(oc->key));
+	/* The empty directories, this run's and the earlier ones: the paths under them need no line. */
+	for (const struct map *m = &db->empty_dirs; m; m = m == &db->empty_dirs ? &oc->empty : NULL)
+		MAP_FOREACH(m, i) {
+			if (m == &oc->empty && map_get(&db->empty_dirs, m->keys[i], m->lens[i]))
+				continue;
+			buf_append(&out, m->keys[i], m->lens[i]);
+			buf_append(&out, "/\t\n", 3);
+			n++;
+		}
 	MAP_FOREACH(&db->wants, i) {
 		const struct want *w = db->wants.vals[i];
+		if (!w->owner && under_empty(&db->empty_dirs, db->wants.keys[i], db->wants.lens[i]))
+			continue;
 		owners_line(&out, db->wants.keys[i], db->wants.lens[i], w->owner, NULL);
 		n++;
 	}
 	MAP_FOREACH(&oc->paths, i) {
 		if (n >= OWNERS_MAX)
 			break;
+		if (under_empty(&db->empty_dirs, oc->paths.keys[i], oc->paths.lens[i]) && !*(const char *)oc->paths.vals[i])
+			continue;
 		if (!map_get(&db->wants, oc->paths.keys[i], oc->paths.lens[i])) {
 			owners_line(&out, oc->paths.keys[i], oc->paths.lens[i], NULL, oc->paths.vals[i]);
 			n++;
@@ -631,6 +724,7 @@ static void owners_close(struct owners_cache *oc)
 	if (oc->dirfd >= 0)
 		close(oc->dirfd);
 	map_free(&oc->paths);
+	map_free(&oc->empty);
 	buf_free(&oc->text);
 }
 
@@ -656,7 +750,18 @@ size_t pkgdb_load(struct pkgdb *db, char *err, size_t errlen)
 	size_t failed = 0;
 	db->from_cache = owners_from_cache(db, &oc);
 	if (!db->from_cache) {
+		/* Learn, for the cache, the directories above nobody's paths that nothing is listed under. */
+		MAP_FOREACH(&db->wants, i)
+			want_dirs(db, db->wants.keys[i], db->wants.lens[i]);
 		failed = dpkg_load(db, err, errlen);
+		MAP_FOREACH(&db->wants, i) {
+			size_t n = ((struct want *)db->wants.vals[i])->owner ||
+						   map_get(&db->div_to, db->wants.keys[i], db->wants.lens[i])
+					   ? 0
+					   : empty_above(db, db->wants.keys[i], db->wants.lens[i]);
+			if (n)
+				*map_slot(&db->empty_dirs, db->wants.keys[i], n, NULL) = (void *)1;
+		}
 		if (!failed)
 			owners_save(db, &oc);
 	}
@@ -741,6 +846,8 @@ void pkgdb_free(struct pkgdb *db)
 	map_free(&db->wants);
 	map_free(&db->redirects);
 	map_free(&db->strings);
+	map_free(&db->dirs);
+	map_free(&db->empty_dirs);
 	free(db->divs);
 	buf_free(&db->status);
 	buf_free(&db->diversions_text);

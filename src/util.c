@@ -161,6 +161,14 @@ void *map_get(const struct map *m, const void *key, size_t len)
 	return m->keys[i] ? m->vals[i] : NULL;
 }
 
+void **map_slot_if(struct map *m, const void *key, size_t len)
+{
+	if (m->size == 0)
+		return NULL;
+	size_t i = map_find(m, key, len, mem_hash(key, len));
+	return m->keys[i] ? &m->vals[i] : NULL;
+}
+
 static void map_rehash(struct map *m, size_t cap)
 {
 	struct map n = {

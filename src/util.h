@@ -84,6 +84,8 @@ void *map_get(const struct map *m, const void *key, size_t len);
  * key; the caller must then store a stable key there if `key` is temporary.
  */
 void **map_slot(struct map *m, const void *key, size_t len, const char ***key_out);
+/* The address of the key's value slot, or NULL when the key is absent (nothing inserted). */
+void **map_slot_if(struct map *m, const void *key, size_t len);
 void map_free(struct map *m);
 static inline void *strmap_get(const struct map *m, const char *s) { return map_get(m, s, strlen(s)); }
 #define MAP_FOREACH(m, i) for (size_t i = 0; i < (m)->cap; i++) if ((m)->keys[i])
