@@ -263,9 +263,10 @@ static void mapped(struct tgroup *g, const char *path);
  * An executable mapping of a file. Its descriptor names the object, so it is
  * recorded here, with no exit stop and no maps rescan, unless another thread
  * of the process may be unwound before the mapping exists (callers on and
- * several threads): then the object is recorded at the exit, where the
- * unwinder's snapshot of the maps is dropped, once the mapping is there. A
- * descriptor that cannot be read falls back to the rescan at the exit.
+ * several threads, and not a MAP_FIXED into the object's own reservation):
+ * then the object is recorded at the exit, where the unwinder's snapshot of
+ * the maps is patched, once the mapping is there. A descriptor that cannot
+ * be read falls back to the rescan at the exit.
  */
 HANDLER(mmap)
 {
@@ -279,16 +280,19 @@ HANDLER(mmap)
 	if ((size_t)n > dl && strcmp(base + n - dl, deleted) == 0)
 		base[n -= dl] = '\0';
 	if (mf->callers && p->tg->refs > 1) {
-		memcpy(p->sc.path, base, (size_t)n + 1);
-		p->sc.path_len = n;
-		p->sc.args[5] = a[5];
-		return true;
-	}
-	/* The loader maps an object's code MAP_FIXED into the span it reserved: the address is known now. */
-	if (a[3] & MAP_FIXED)
+		/* Other threads run: patched now only where none of them can be (the loader's reservation). */
+		if (!(a[3] & MAP_FIXED) || !unwind_mapped_early(p->tg, base, a[0], a[5])) {
+			memcpy(p->sc.path, base, (size_t)n + 1);
+			p->sc.path_len = n;
+			p->sc.args[5] = a[5];
+			return true;
+		}
+	} else if (a[3] & MAP_FIXED) {
+		/* The loader maps an object's code MAP_FIXED into the span it reserved: the address is known now. */
 		unwind_mapped(p->tg, base, a[0], a[5]);
-	else
+	} else {
 		unwind_invalidate(p->tg);
+	}
 	mapped(p->tg, base);
 	return false;
 }

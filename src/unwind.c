@@ -373,11 +373,12 @@ void unwind_place_loader(struct tgroup *g, const char *path, uint64_t entry)
 	g->umap = m;
 }
 
-void unwind_mapped(struct tgroup *g, const char *path, uint64_t addr, uint64_t offset)
+/* unwind_mapped; `early`: unwind_mapped_early (nothing changed unless true is returned). */
+static bool patch_snapshot(struct tgroup *g, const char *path, uint64_t addr, uint64_t offset, bool early)
 {
 	struct unwind_map *m = g->umap;
 	if (!m)
-		return; /* the next snapshot will show it */
+		return !early; /* the next snapshot will show it */
 	struct umapping probe = { .path = (char *)path };
 	struct uobj *o = object_of(&probe);
 	const struct seg *s = NULL;
@@ -385,27 +386,27 @@ void unwind_mapped(struct tgroup *g, const char *path, uint64_t addr, uint64_t o
 		if ((o->segs[i].offset & ~4095ULL) == offset)
 			s = &o->segs[i];
 	uint64_t base = s ? addr - (s->vaddr & ~4095ULL) : 0;
-	if (!s || (addr & 4095) || (base & 4095)) {
-		unwind_invalidate(g);
-		return;
+	struct unwind_map add = { 0 };
+	if (!s || (addr & 4095) || (base & 4095) || add_object_mappings(&add, path, o, base) == 0) {
+		free(add.v);
+		if (!early)
+			unwind_invalidate(g);
+		return false;
 	}
 	/* The object's whole span replaces whatever the snapshot had there (an unloaded one, its own reservation). */
-	struct unwind_map add = { 0 };
-	if (add_object_mappings(&add, path, o, base) == 0) {
-		free(add.v);
-		unwind_invalidate(g);
-		return;
-	}
 	uint64_t lo = add.v[0].start, hi = add.v[add.n - 1].end;
 	for (size_t i = 0; i < m->n; i++) {
 		const struct umapping *mp = &m->v[i];
-		if (mp->end > lo && mp->start < hi && (mp->start < lo || mp->end > hi)) {
-			/* Partly over the span (the loader's reservation, say): read the maps again. */
+		if (mp->end <= lo || mp->start >= hi)
+			continue;
+		/* Partly over the span (the loader's reservation, say): read the maps again; early, also another file's. */
+		if (mp->start < lo || mp->end > hi || (early && strcmp(mp->path, path) != 0)) {
 			for (size_t j = 0; j < add.n; j++)
 				free(add.v[j].path);
 			free(add.v);
-			unwind_invalidate(g);
-			return;
+			if (!early)
+				unwind_invalidate(g);
+			return false;
 		}
 	}
 	size_t kept = 0;
@@ -422,6 +423,17 @@ void unwind_mapped(struct tgroup *g, const char *path, uint64_t addr, uint64_t o
 	free(add.v);
 	qsort(m->v, m->n, sizeof(*m->v), by_start);
 	m->id = ++snapshots; /* libunwind's per-IP cache described the old one */
+	return true;
+}
+
+void unwind_mapped(struct tgroup *g, const char *path, uint64_t addr, uint64_t offset)
+{
+	patch_snapshot(g, path, addr, offset, false);
+}
+
+bool unwind_mapped_early(struct tgroup *g, const char *path, uint64_t addr, uint64_t offset)
+{
+	return patch_snapshot(g, path, addr, offset, true);
 }
 
 static struct unwind_map *snapshot(pid_t pid)

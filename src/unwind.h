@@ -51,6 +51,13 @@ void unwind_place_loader(struct tgroup *g, const char *path, uint64_t entry);
  * of reading /proc/PID/maps again; when that cannot be done, forget it.
  */
 void unwind_mapped(struct tgroup *g, const char *path, uint64_t addr, uint64_t offset);
+/*
+ * The same at the entry of a MAP_FIXED mmap while other threads of g run:
+ * done (true) only when g has a snapshot whose mappings in the span are all
+ * of `path` (the loader's reservation) or none, so no thread can return
+ * into it before the mapping exists; false changes nothing.
+ */
+bool unwind_mapped_early(struct tgroup *g, const char *path, uint64_t addr, uint64_t offset);
 /* The mappings of `g` changed (exec, mmap): forget its snapshot. */
 void unwind_invalidate(struct tgroup *g);
 

@@ -3,13 +3,17 @@
  * loader placed from an entry point (unwind_place_loader), then executable
  * mmaps of it (unwind_mapped) over exactly its span (replaced), far from it
  * (added) and partly over it (the snapshot is dropped, nothing freed twice:
- * run under the sanitizers or valgrind to see that).
+ * run under the sanitizers or valgrind to see that); the same at a
+ * MAP_FIXED's entry with other threads running (unwind_mapped_early), done
+ * only over nothing or the object's own mappings.
  */
 #define _GNU_SOURCE
 #include <elf.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "proc.h"
 #include "unwind.h"
@@ -98,6 +102,50 @@ int main(void)
 	/* No snapshot: nothing to update. */
 	unwind_mapped(&g, ld, base + (text.p_vaddr & ~(page - 1)), text.p_offset & ~(page - 1));
 	CHECK(g.umap == NULL, "without a snapshot, a mapping makes none");
+	/*
+	 * At a MAP_FIXED's entry while other threads run (unwind_mapped_early):
+	 * done only over nothing or the object's own mappings; otherwise the
+	 * snapshot is left as it was (the exit will patch it).
+	 */
+	CHECK(!unwind_mapped_early(&g, ld, base + (text.p_vaddr & ~(page - 1)), text.p_offset & ~(page - 1)) &&
+		      g.umap == NULL,
+	      "early, without a snapshot: not done (a snapshot read meanwhile would miss it)");
+	unwind_place_loader(&g, ld, base + eh.e_entry);
+	CHECK(unwind_mapped_early(&g, ld, base + (text.p_vaddr & ~(page - 1)), text.p_offset & ~(page - 1)),
+	      "early, the object over its own span: done");
+	CHECK(unwind_mapped_early(&g, ld, base + 0x30000000 + (text.p_vaddr & ~(page - 1)), text.p_offset & ~(page - 1)),
+	      "early, where nothing is mapped: done");
+	/* Another file's code over the loader's span (a plugin where an unloaded one was): not done, snapshot kept. */
+	char other[4096];
+	const char *tmpdir = getenv("TMPDIR");
+	snprintf(other, sizeof(other), "%s/test_unwind_map.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+	int ofd = mkstemp(other);
+	FILE *in = fopen(ld, "rb"), *out = ofd >= 0 ? fdopen(ofd, "wb") : NULL;
+	char buf[65536];
+	size_t n;
+	int copied = in && out;
+	while (copied && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+		copied = fwrite(buf, 1, n, out) == n;
+	if (in)
+		fclose(in);
+	if (out && fclose(out) != 0)
+		copied = 0;
+	if (copied) {
+		struct unwind_map *before = g.umap;
+		CHECK(!unwind_mapped_early(&g, other, base + (text.p_vaddr & ~(page - 1)), text.p_offset & ~(page - 1)) &&
+			      g.umap == before,
+		      "early, another file over the loader's span: not done, the snapshot kept");
+		unwind_mapped(&g, other, base + (text.p_vaddr & ~(page - 1)), text.p_offset & ~(page - 1));
+		CHECK(g.umap == before, "at the exit, the other file replaces the loader's span");
+		CHECK(unwind_mapped_early(&g, other, base + (text.p_vaddr & ~(page - 1)), text.p_offset & ~(page - 1)),
+		      "early, over its own span again: done");
+	}
+	if (ofd >= 0)
+		unlink(other);
+	CHECK(!unwind_mapped_early(&g, ld, base + mid + (text.p_vaddr & ~(page - 1)), text.p_offset & ~(page - 1)) &&
+		      g.umap != NULL,
+	      "early, partly over an object: not done, the snapshot kept");
+	unwind_invalidate(&g);
 	/* An offset that starts no segment: dropped. */
 	unwind_place_loader(&g, ld, base + eh.e_entry);
 	unwind_mapped(&g, ld, base + 0x20000000, (text.p_offset & ~(page - 1)) + 7 * page + page / 2);
