@@ -160,8 +160,21 @@ static int cmp_sym(const void *a, const void *b)
 	return ((uintptr_t)x->name > (uintptr_t)y->name) - ((uintptr_t)x->name < (uintptr_t)y->name);
 }
 
-/* Call `fn` for each named function symbol of .symtab and .dynsym. */
-static void each_function(Elf *elf, void (*fn)(const struct sym *s, void *ctx), void *ctx)
+/* A function symbol as each_function finds it: its name is looked up only when wanted. */
+struct fsym {
+	uint64_t addr, size;
+	Elf *elf;
+	size_t strtab, name_off;
+};
+
+static const char *fsym_name(const struct fsym *f)
+{
+	const char *name = elf_strptr(f->elf, f->strtab, f->name_off);
+	return name && *name ? name : NULL;
+}
+
+/* Call `fn` for each defined function symbol of .symtab and .dynsym. */
+static void each_function(Elf *elf, void (*fn)(const struct fsym *f, void *ctx), void *ctx)
 {
 	Elf_Scn *scn = NULL;
 	while ((scn = elf_nextscn(elf, scn)) != NULL) {
@@ -177,20 +190,20 @@ static void each_function(Elf *elf, void (*fn)(const struct sym *s, void *ctx), 
 		for (size_t i = 0, n = d->d_size / sizeof(*syms); i < n; i++) {
 			const Elf64_Sym *y = &syms[i];
 			int type = ELF64_ST_TYPE(y->st_info);
-			if (!y->st_value || y->st_shndx == SHN_UNDEF || (type != STT_FUNC && type != STT_GNU_IFUNC))
-				continue;
-			const char *name = elf_strptr(elf, sh->sh_link, y->st_name);
-			if (name && *name)
-				fn(&(struct sym){ y->st_value, y->st_size, name }, ctx);
+			if (y->st_value && y->st_shndx != SHN_UNDEF && (type == STT_FUNC || type == STT_GNU_IFUNC))
+				fn(&(struct fsym){ y->st_value, y->st_size, elf, sh->sh_link, y->st_name }, ctx);
 		}
 	}
 }
 
-static void add_sym(const struct sym *s, void *ctx)
+static void add_sym(const struct fsym *f, void *ctx)
 {
 	struct uobj *o = ctx;
+	const char *name = fsym_name(f);
+	if (!name)
+		return;
 	xgrow(&o->syms, &o->syms_cap, o->nsyms + 1, sizeof(*o->syms));
-	o->syms[o->nsyms++] = *s;
+	o->syms[o->nsyms++] = (struct sym){ f->addr, f->size, name };
 }
 
 /* The function symbols, sorted by address. */
@@ -207,11 +220,14 @@ struct sym_scan {
 	bool found;
 };
 
-static void scan_sym(const struct sym *s, void *ctx)
+static void scan_sym(const struct fsym *f, void *ctx)
 {
 	struct sym_scan *sc = ctx;
-	if (s->addr <= sc->v && (!sc->found || cmp_sym(s, &sc->best) > 0)) {
-		sc->best = *s;
+	if (f->addr > sc->v || (sc->found && f->addr < sc->best.addr))
+		return;
+	struct sym s = { f->addr, f->size, fsym_name(f) }; /* a name only for a candidate */
+	if (s.name && (!sc->found || cmp_sym(&s, &sc->best) > 0)) {
+		sc->best = s;
 		sc->found = true;
 	}
 }
