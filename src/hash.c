@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -14,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crypto.h"
 #include "hashcache.h"
 #include "util.h"
 
@@ -79,10 +79,13 @@ static int digest_fd(int fd, unsigned char *block, char hex[HASH_HEX_LEN + 1])
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 	int ret = 0;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	const struct crypto *c = crypto();
+	if (!c)
+		return -ELIBACC; /* hash_files said why */
+	EVP_MD_CTX *ctx = c->md_ctx_new();
 
-	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
-		EVP_MD_CTX_free(ctx);
+	if (!ctx || !c->digest_init_ex(ctx, c->sha256(), NULL)) {
+		c->md_ctx_free(ctx);
 		return -ENOMEM; /* libcrypto cannot start a digest: not fatal in a worker thread */
 	}
 	for (;;) {
@@ -95,16 +98,16 @@ static int digest_fd(int fd, unsigned char *block, char hex[HASH_HEX_LEN + 1])
 		}
 		if (n == 0)
 			break;
-		if (!EVP_DigestUpdate(ctx, block, (size_t)n)) {
+		if (!c->digest_update(ctx, block, (size_t)n)) {
 			ret = -EIO;
 			break;
 		}
 	}
-	if (ret == 0 && !EVP_DigestFinal_ex(ctx, md, &mdlen))
+	if (ret == 0 && !c->digest_final_ex(ctx, md, &mdlen))
 		ret = -EIO;
 	for (unsigned i = 0; ret == 0 && i < mdlen; i++)
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	EVP_MD_CTX_free(ctx);
+	c->md_ctx_free(ctx);
 	return ret;
 }
 
@@ -260,6 +263,9 @@ void hash_files(struct hash_req *reqs, size_t n, const struct hash_opts *o, stru
 		work[nw++].req = r;
 	}
 
+	/* Loaded here, before the threads: they only ever see it loaded or not. */
+	if (nw > 0 && !crypto())
+		warn("warning: %s: files are not hashed", crypto_error());
 	if (nw > 0) {
 		unsigned jobs = !o ? 1 : o->jobs ? o->jobs : auto_jobs();
 		struct pool p = { .w = work, .n = nw, .progress = o ? o->progress : NULL, .before = n - nw, .total = n };

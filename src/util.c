@@ -4,10 +4,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "crypto.h"
 #include "status.h"
 
 const char *program_name = "fingerprint";
@@ -228,12 +228,21 @@ void str_sort(const char **v, size_t n)
 		qsort(v, n, sizeof(*v), cmp_str);
 }
 
+/* libcrypto for base64: only non-UTF-8 names need it, and a run cannot go on without it then. */
+static const struct crypto *b64_crypto(void)
+{
+	const struct crypto *c = crypto();
+	if (!c)
+		die(EXIT_INTERNAL, "%s (for base64)", crypto_error());
+	return c;
+}
+
 char *b64_encode(const void *p, size_t n)
 {
 	if (n > (size_t)INT_MAX / 4 * 3 - 3)
 		die(EXIT_INTERNAL, "a string of %zu bytes is too long for base64", n);
 	char *out = xmalloc(4 * ((n + 2) / 3) + 1);
-	EVP_EncodeBlock((unsigned char *)out, p, (int)n);
+	b64_crypto()->encode_block((unsigned char *)out, p, (int)n);
 	return out;
 }
 
@@ -249,7 +258,7 @@ char *b64_decode(const char *s, size_t *n)
 		      s[i] == '+' || s[i] == '/'))
 			return NULL;
 	char *out = xmalloc(len / 4 * 3 + 1);
-	int r = EVP_DecodeBlock((unsigned char *)out, (const unsigned char *)s, (int)len);
+	int r = b64_crypto()->decode_block((unsigned char *)out, (const unsigned char *)s, (int)len);
 	if (r < 0 || (size_t)r != len / 4 * 3) {
 		free(out);
 		return NULL;
