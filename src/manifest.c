@@ -272,16 +272,18 @@ static bool per_process_path(const char *path)
  * The fully resolved path of `path` (interned) when it differs from `path`
  * (a symlink, or a directory on the way is one), else NULL. Directories are
  * resolved once each through `dirs`; only the last component is looked at
- * per path.
+ * per path. *st: its lstat, or st_mode 0 when not taken.
  */
-static const char *resolved_target(struct manifest *m, struct map *dirs, const char *path)
+static const char *resolved_target(struct manifest *m, struct map *dirs, const char *path, struct stat *st)
 {
-	struct stat st;
 	char real[PATH_MAX];
 	const char *slash = strrchr(path, '/');
+	st->st_mode = 0;
 	if (!slash || slash[1] == '\0' || m->root || per_process_path(path))
 		return NULL; /* a host realpath means nothing inside another root, or for /proc/self */
-	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+	if (lstat(path, st) < 0)
+		st->st_mode = 0;
+	else if (S_ISLNK(st->st_mode))
 		return realpath(path, real) && strcmp(real, path) ? manifest_intern(m, real) : NULL;
 
 	size_t dlen = slash > path ? (size_t)(slash - path) : 1;
@@ -301,10 +303,11 @@ static const char *resolved_target(struct manifest *m, struct map *dirs, const c
 	return manifest_intern(m, real);
 }
 
-static const char *file_type(const char *path)
+/* What `path` is, NULL for a regular file; `lst`, its lstat when taken (st_mode 0 if not), spares a stat. */
+static const char *file_type(const char *path, const struct stat *lst)
 {
-	struct stat st;
-	if (stat(path, &st) < 0)
+	struct stat st = *lst;
+	if ((!st.st_mode || S_ISLNK(st.st_mode)) && stat(path, &st) < 0)
 		return "gone";
 	switch (st.st_mode & S_IFMT) {
 	case S_IFREG: return NULL;
@@ -344,17 +347,18 @@ void manifest_finalize(struct manifest *m)
 {
 	struct map object_targets = { 0 }, dirs = { 0 };
 
+	struct stat st;
 	m->sorted_binaries = sorted_entries(&m->binaries, &m->n_binaries);
 	for (size_t i = 0; i < m->n_binaries; i++) {
 		struct mf_binary *b = m->sorted_binaries[i];
-		b->target = resolved_target(m, &dirs, b->path);
+		b->target = resolved_target(m, &dirs, b->path, &st);
 		if (b->target)
 			*map_slot(&object_targets, b->target, strlen(b->target), NULL) = (void *)b->target;
 	}
 	m->sorted_libraries = sorted_entries(&m->libraries, &m->n_libraries);
 	for (size_t i = 0; i < m->n_libraries; i++) {
 		struct mf_library *l = m->sorted_libraries[i];
-		l->target = resolved_target(m, &dirs, l->path);
+		l->target = resolved_target(m, &dirs, l->path, &st);
 		if (l->target)
 			*map_slot(&object_targets, l->target, strlen(l->target), NULL) = (void *)l->target;
 	}
@@ -365,11 +369,11 @@ void manifest_finalize(struct manifest *m)
 	m->n_files = 0;
 	for (size_t i = 0; i < nfiles; i++) {
 		struct mf_file *f = files[i];
-		f->target = resolved_target(m, &dirs, f->path);
+		f->target = resolved_target(m, &dirs, f->path, &st);
 		if (is_object(m, f->path) || is_object(m, f->target) || strmap_get(&object_targets, f->path) ||
 		    (f->target && strmap_get(&object_targets, f->target)))
 			continue;
-		f->type = per_process_path(f->path) ? "per-process" : file_type(f->path);
+		f->type = per_process_path(f->path) ? "per-process" : file_type(f->path, &st);
 		m->sorted_files[m->n_files++] = f;
 	}
 	free(files);
