@@ -56,9 +56,12 @@ int tracee_read(pid_t pid, uint64_t addr, void *out, size_t len)
 	return 0;
 }
 
-int tracee_read_string(pid_t pid, uint64_t addr, char *out, size_t outsz)
+/* tracee_read_string; with `data`, the page at `page` too, in the first read when it can be. */
+static int read_string(pid_t pid, uint64_t addr, char *out, size_t outsz, uint64_t page, void *data, bool *page_ok)
 {
 	size_t got = 0;
+	if (page_ok)
+		*page_ok = false;
 	if (addr == 0)
 		return -EFAULT;
 	/* The NUL may be the last byte of `out`: a path of PATH_MAX - 1 characters fits. */
@@ -67,7 +70,18 @@ int tracee_read_string(pid_t pid, uint64_t addr, char *out, size_t outsz)
 		size_t chunk = page_size() - ((addr + got) & (page_size() - 1));
 		if (chunk > outsz - got)
 			chunk = outsz - got;
-		ssize_t n = read_some(pid, addr + got, out + got, chunk);
+		ssize_t n = -1;
+		if (data && got == 0) {
+			struct iovec local[2] = { { out, chunk }, { data, 4096 } };
+			struct iovec remote[2] = { { (void *)(uintptr_t)addr, chunk }, { (void *)(uintptr_t)page, 4096 } };
+			n = process_vm_readv(pid, local, 2, remote, 2, 0);
+			if (n > (ssize_t)chunk) {
+				*page_ok = n == (ssize_t)(chunk + 4096);
+				n = (ssize_t)chunk;
+			}
+		}
+		if (n <= 0)
+			n = read_some(pid, addr + got, out + got, chunk);
 		if (n < 0)
 			return (int)n;
 		char *nul = memchr(out + got, '\0', n);
@@ -77,6 +91,17 @@ int tracee_read_string(pid_t pid, uint64_t addr, char *out, size_t outsz)
 	}
 	out[outsz - 1] = '\0';
 	return -ENAMETOOLONG;
+}
+
+int tracee_read_string(pid_t pid, uint64_t addr, char *out, size_t outsz)
+{
+	return read_string(pid, addr, out, outsz, 0, NULL, NULL);
+}
+
+int tracee_read_string_and_page(pid_t pid, uint64_t addr, char *out, size_t outsz, uint64_t page, void *data,
+				bool *page_ok)
+{
+	return read_string(pid, addr, out, outsz, page, data, page_ok);
 }
 
 /* Pointer `i` of a block of `word`-byte pointers. */

@@ -2,6 +2,7 @@
 #ifndef FP_TRACEE_MEM_H
 #define FP_TRACEE_MEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -14,6 +15,14 @@
  * outsz - 1 bytes, or -errno (-EFAULT, -ESRCH, ...).
  */
 int tracee_read_string(pid_t pid, uint64_t addr, char *out, size_t outsz);
+
+/*
+ * The same, reading in its first process_vm_readv also the page at `page`
+ * (page-aligned) into `data` (4096 bytes): the stack page a caller lookup
+ * will want, for one system call less. *page_ok: whether it was read.
+ */
+int tracee_read_string_and_page(pid_t pid, uint64_t addr, char *out, size_t outsz, uint64_t page, void *data,
+				bool *page_ok);
 
 /* Read exactly `len` bytes at `addr`. Returns 0 or -errno. */
 int tracee_read(pid_t pid, uint64_t addr, void *out, size_t len);

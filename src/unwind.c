@@ -115,6 +115,12 @@ static struct {
 	unsigned char data[4096];
 } pages[PAGE_CACHE];
 static unsigned next_page;
+static struct {
+	pid_t tid;
+	uint64_t sp, page;
+	bool valid;
+	unsigned char data[4096];
+} seed; /* unwind_seed_page */
 
 static const char *base_name(const char *path)
 {
@@ -440,6 +446,15 @@ static bool patch_snapshot(struct tgroup *g, const char *path, uint64_t addr, ui
 	qsort(m->v, m->n, sizeof(*m->v), by_start);
 	m->id = ++snapshots; /* libunwind's per-IP cache described the old one */
 	return true;
+}
+
+void unwind_seed_page(pid_t tid, uint64_t sp, uint64_t page, const void *data)
+{
+	seed.tid = tid;
+	seed.sp = sp;
+	seed.page = page;
+	memcpy(seed.data, data, sizeof(seed.data));
+	seed.valid = true;
 }
 
 void unwind_mapped(struct tgroup *g, const char *path, uint64_t addr, uint64_t offset)
@@ -847,6 +862,13 @@ int unwind_caller(pid_t tid, struct tgroup *g, uint64_t ip, uint64_t sp, struct 
 	have_regs = false;
 	for (unsigned i = 0; i < PAGE_CACHE; i++)
 		pages[i].valid = false;
+	if (seed.valid && seed.tid == tid && seed.sp == sp) {
+		memcpy(pages[0].data, seed.data, sizeof(seed.data));
+		pages[0].page = seed.page;
+		pages[0].valid = true;
+		next_page = 1;
+	}
+	seed.valid = false;
 	/* The thread's own maps: a leader that called pthread_exit shows none. */
 	if (!g->umap)
 		g->umap = snapshot(tid);

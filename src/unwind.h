@@ -58,6 +58,12 @@ void unwind_mapped(struct tgroup *g, const char *path, uint64_t addr, uint64_t o
  * into it before the mapping exists; false changes nothing.
  */
 bool unwind_mapped_early(struct tgroup *g, const char *path, uint64_t addr, uint64_t offset);
+/*
+ * The stack page at `page` of thread `tid`, read with its syscall's
+ * arguments (4096 bytes at `data`): the next walk of `tid` from `sp` starts
+ * with it instead of reading it.
+ */
+void unwind_seed_page(pid_t tid, uint64_t sp, uint64_t page, const void *data);
 /* The mappings of `g` changed (exec, mmap): forget its snapshot. */
 void unwind_invalidate(struct tgroup *g);
 
