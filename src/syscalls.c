@@ -153,12 +153,11 @@ static bool read_path(struct proc *p, int dirfd, uint64_t addr, bool empty_ok)
 	int r;
 	if (mf->callers && p->sc.se->family == SC_OPEN && p->sc.sp) {
 		/* The page at the stack pointer too: naming the caller starts there. */
-		static unsigned char stack[4096];
 		uint64_t page = p->sc.sp & ~4095ULL;
 		bool ok;
-		r = tracee_read_string_and_page(p->tid, addr, raw, sizeof(raw), page, stack, &ok);
+		r = tracee_read_string_and_page(p->tid, addr, raw, sizeof(raw), page, unwind_seed_buffer(), &ok);
 		if (ok)
-			unwind_seed_page(p->tid, p->sc.sp, page, stack);
+			unwind_seed_page(p->tid, p->sc.sp, page);
 	} else {
 		r = tracee_read_string(p->tid, addr, raw, sizeof(raw));
 	}

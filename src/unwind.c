@@ -448,12 +448,17 @@ static bool patch_snapshot(struct tgroup *g, const char *path, uint64_t addr, ui
 	return true;
 }
 
-void unwind_seed_page(pid_t tid, uint64_t sp, uint64_t page, const void *data)
+void *unwind_seed_buffer(void)
+{
+	seed.valid = false;
+	return seed.data;
+}
+
+void unwind_seed_page(pid_t tid, uint64_t sp, uint64_t page)
 {
 	seed.tid = tid;
 	seed.sp = sp;
 	seed.page = page;
-	memcpy(seed.data, data, sizeof(seed.data));
 	seed.valid = true;
 }
 

@@ -59,11 +59,13 @@ void unwind_mapped(struct tgroup *g, const char *path, uint64_t addr, uint64_t o
  */
 bool unwind_mapped_early(struct tgroup *g, const char *path, uint64_t addr, uint64_t offset);
 /*
- * The stack page at `page` of thread `tid`, read with its syscall's
- * arguments (4096 bytes at `data`): the next walk of `tid` from `sp` starts
- * with it instead of reading it.
+ * A stack page read with a syscall's arguments: unwind_seed_buffer() is
+ * where to read it (4096 bytes; whatever was seeded before is forgotten),
+ * unwind_seed_page() says it holds the page at `page` of thread `tid`, so
+ * that the next walk of `tid` from `sp` starts with it instead of reading it.
  */
-void unwind_seed_page(pid_t tid, uint64_t sp, uint64_t page, const void *data);
+void *unwind_seed_buffer(void);
+void unwind_seed_page(pid_t tid, uint64_t sp, uint64_t page);
 /* The mappings of `g` changed (exec, mmap): forget its snapshot. */
 void unwind_invalidate(struct tgroup *g);
 

@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include <elf.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,8 +119,8 @@ int main(void)
 	/* Another file's code over the loader's span (a plugin where an unloaded one was): not done, snapshot kept. */
 	char other[4096];
 	const char *tmpdir = getenv("TMPDIR");
-	snprintf(other, sizeof(other), "%s/test_unwind_map.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
-	int ofd = mkstemp(other);
+	snprintf(other, sizeof(other), "%s/test_unwind_map.%d", tmpdir && *tmpdir ? tmpdir : "/tmp", (int)getpid());
+	int ofd = open(other, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	FILE *in = fopen(ld, "rb"), *out = ofd >= 0 ? fdopen(ofd, "wb") : NULL;
 	char buf[65536];
 	size_t n;
