@@ -28,30 +28,12 @@
  */
 #define SETTLE_S 2
 
-/* The identity a digest is valid for (memcmp'd: zeroed first, padding included). */
-struct hash_key {
-	dev_t dev;
-	ino_t ino;
-	off_t size;
-	struct timespec mtime, ctime;
-};
-
-static struct map cache; /* in the process: struct hash_key (owned) -> hex digest (owned) */
-
-static void key_of(const struct stat *st, struct hash_key *k)
-{
-	memset(k, 0, sizeof(*k));
-	k->dev = st->st_dev;
-	k->ino = st->st_ino;
-	k->size = st->st_size;
-	k->mtime = st->st_mtim;
-	k->ctime = st->st_ctim;
-}
+static struct map cache; /* in the process: struct file_version (owned) -> hex digest (owned) */
 
 static void cache_add(const struct stat *st, const char *hex)
 {
-	struct hash_key *k = xmalloc(sizeof(*k));
-	key_of(st, k);
+	struct file_version *k = xmalloc(sizeof(*k));
+	file_version_of(st, k);
 	void **slot = map_slot(&cache, k, sizeof(*k), NULL);
 	if (*slot == NULL)
 		*slot = xstrdup(hex);
@@ -61,10 +43,9 @@ static void cache_add(const struct stat *st, const char *hex)
 
 static bool same_version(const struct stat *a, const struct stat *b)
 {
-	struct hash_key ka, kb;
-	key_of(a, &ka);
-	key_of(b, &kb);
-	return memcmp(&ka, &kb, sizeof(ka)) == 0;
+	struct file_version va;
+	file_version_of(a, &va);
+	return file_version_is(&va, b);
 }
 
 static bool settled(const struct stat *st, const struct timespec *start)
@@ -222,7 +203,7 @@ static unsigned run_pool(struct pool *p, unsigned jobs)
 void hash_files(struct hash_req *reqs, size_t n, const struct hash_opts *o, struct hash_stats *stats)
 {
 	struct hash_stats s = { 0 };
-	struct hash_key *keys = xcalloc(n, sizeof(*keys));
+	struct file_version *keys = xcalloc(n, sizeof(*keys));
 	size_t *from = xmalloc((n ? n : 1) * sizeof(*from)); /* the request whose result request i takes */
 	struct work *work = xcalloc(n, sizeof(*work));
 	struct map reading = { 0 }; /* key -> 1 + the request that reads it */
@@ -243,7 +224,7 @@ void hash_files(struct hash_req *reqs, size_t n, const struct hash_opts *o, stru
 			r->result = -EINVAL;
 			continue;
 		}
-		key_of(&r->st, &keys[i]);
+		file_version_of(&r->st, &keys[i]);
 		if ((hex = map_get(&cache, &keys[i], sizeof(keys[i])))) {
 			memcpy(r->hex, hex, HASH_HEX_LEN + 1);
 			continue;

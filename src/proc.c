@@ -81,6 +81,7 @@ struct proc *proc_new(pid_t tid, struct tgroup *group, const struct tgroup *pare
 			p->tg->binary = parent->binary;
 			p->tg->exe = parent->exe;
 			tgroup_set_cwd(p->tg, parent->cwd);
+			p->tg->cwd_gen = parent->cwd_gen;
 		}
 	}
 	p->tg->refs++;

@@ -73,7 +73,7 @@ void syscalls_choose(trace_set set)
 		size_t n;
 		const struct sysent *t = syscalls_table((enum sc_abi)abi, &n);
 		for (size_t nr = 0; nr < n; nr++) {
-			/* chdir, fchdir and ptrace are not choosable: the cwd and refusal detection need them. */
+			/* chdir, fchdir, setns, pivot_root and ptrace are not choosable: the cwd and refusal detection need them. */
 			int call = t[nr].entry ? trace_filter_lookup(t[nr].name) : -1;
 			off[abi][nr] = call >= 0 && !(set & TRACE_BIT(call));
 		}
@@ -102,9 +102,20 @@ const struct sysent *syscalls_lookup(uint32_t arch, uint64_t nr)
 	return nr < n && t[nr].entry && !off[abi][nr] ? &t[nr] : NULL;
 }
 
-void syscalls_init(struct manifest *m)
+/*
+ * Successful chdir and fchdir seen so far. A cwd read when the count was N
+ * still holds while it is N: a process sharing it (CLONE_FS) can change it
+ * only by a call seen here. Not so when attached to processes already
+ * running, whose cwd may be shared with one not traced: then it is read
+ * again at each exec, as the record of the new image.
+ */
+static unsigned cwd_changes;
+static bool cwd_counted;
+
+void syscalls_init(struct manifest *m, bool attach)
 {
 	mf = m;
+	cwd_counted = !attach;
 }
 
 /* Count a failed read of tracee state; never fatal. */
@@ -129,18 +140,33 @@ static void entry_read_failed(struct proc *p, const char *what, int err)
 		read_failed(p, what, err);
 }
 
-/* The cwd of p's process, read from /proc when not known yet; NULL when unreadable. */
+/* Whether the cwd known for g is still its cwd (see cwd_changes). */
+static bool cwd_current(const struct tgroup *g)
+{
+	return g->cwd && cwd_counted && g->cwd_gen == cwd_changes;
+}
+
+/* Read the cwd of p's process from /proc: 0, or -errno (the cwd is then unknown). */
+static int read_cwd(struct proc *p)
+{
+	int r = path_of_cwd(p->tid, base, sizeof(base));
+	tgroup_set_cwd(p->tg, r < 0 ? NULL : base);
+	p->tg->cwd_gen = cwd_changes;
+	return r < 0 ? r : 0;
+}
+
+/* The cwd of p's process, read from /proc when not known (or maybe changed since); NULL when unreadable. */
 static const char *cwd_of(struct proc *p)
 {
-	if (!p->tg->cwd) {
-		int r = path_of_cwd(p->tid, base, sizeof(base));
-		if (r < 0) {
-			entry_read_failed(p, "cwd", r);
-			return NULL;
-		}
-		tgroup_set_cwd(p->tg, base);
+	struct tgroup *g = p->tg;
+	int r;
+	/* Attached to: kept until the process's own chdir or exec, as the exec reads it again. */
+	bool stale = !g->cwd || (cwd_counted && g->cwd_gen != cwd_changes);
+	if (stale && (r = read_cwd(p)) < 0) {
+		entry_read_failed(p, "cwd", r);
+		return NULL;
 	}
-	return p->tg->cwd;
+	return g->cwd;
 }
 
 /*
@@ -376,21 +402,11 @@ static void scan_libraries(struct proc *p)
  */
 #define EXEC_IMAGE_MAX 4
 struct exec_image {
-	dev_t dev;
-	ino_t ino;
-	off_t size;
-	struct timespec mtime, ctime;
+	struct file_version v;
 	unsigned n; /* > EXEC_IMAGE_MAX: not kept, scan again */
 	const char *objs[EXEC_IMAGE_MAX]; /* interned */
 };
 static struct map exec_images; /* interned exe path -> struct exec_image (owned) */
-
-static bool image_is_of(const struct exec_image *im, const struct stat *st)
-{
-	return im->dev == st->st_dev && im->ino == st->st_ino && im->size == st->st_size &&
-	       im->mtime.tv_sec == st->st_mtim.tv_sec && im->mtime.tv_nsec == st->st_mtim.tv_nsec &&
-	       im->ctime.tv_sec == st->st_ctim.tv_sec && im->ctime.tv_nsec == st->st_ctim.tv_nsec;
-}
 
 struct image_scan {
 	struct tgroup *g;
@@ -408,24 +424,25 @@ static void add_image_object(const char *path, void *ctx)
 
 /*
  * Add the objects p's process mapped at its exec (as scan_libraries), from
- * exec_images when its program is known; with callers on, let the unwinder
- * place the loader from `entry` (the new image's first instruction, or 0).
+ * exec_images when its program g->exe, found as `st` (NULL: not found), is
+ * known; with callers on, let the unwinder place the loader from `entry`
+ * (the new image's first instruction, or 0).
  */
-static void scan_exec_image(struct proc *p, uint64_t entry)
+static void scan_exec_image(struct proc *p, const struct stat *st, uint64_t entry)
 {
 	struct tgroup *g = p->tg;
-	struct stat st;
-	if (!g->exe || stat(g->exe, &st) < 0) {
+	if (!g->exe || !st) {
 		scan_libraries(p);
 		return;
 	}
 	void **slot = map_slot(&exec_images, g->exe, strlen(g->exe), NULL); /* g->exe is interned */
 	struct exec_image *im = *slot;
 	unwind_invalidate(g);
-	if (!(im && im->n <= EXEC_IMAGE_MAX && image_is_of(im, &st))) {
+	if (!(im && im->n <= EXEC_IMAGE_MAX && file_version_is(&im->v, st))) {
 		if (!im)
-			*slot = im = xcalloc(1, sizeof(*im));
-		*im = (struct exec_image){ st.st_dev, st.st_ino, st.st_size, st.st_mtim, st.st_ctim, 0, { NULL } };
+			*slot = im = xmalloc(sizeof(*im));
+		im->n = 0;
+		file_version_of(st, &im->v);
 		struct image_scan s = { g, im };
 		int r = maps_scan_exec(p->tid, add_image_object, &s);
 		if (r < 0) {
@@ -522,10 +539,9 @@ static void nested_tracer_refused(struct proc *p)
 
 static void refresh_cwd(struct proc *p)
 {
-	int r = path_of_cwd(p->tid, base, sizeof(base));
+	int r = read_cwd(p);
 	if (r < 0)
 		read_failed(p, "cwd", r);
-	tgroup_set_cwd(p->tg, r < 0 ? NULL : base);
 }
 
 void syscalls_exit(struct proc *p, int64_t rval, bool is_error)
@@ -556,8 +572,10 @@ void syscalls_exit(struct proc *p, int64_t rval, bool is_error)
 		}
 		break;
 	case SC_CHDIR:
-		if (!is_error)
+		if (!is_error) {
+			cwd_changes++;
 			refresh_cwd(p);
+		}
 		break;
 	case SC_PTRACE:
 		if (is_error && rval == -EPERM)
@@ -605,24 +623,73 @@ static void set_argv(struct mf_process *rec, struct mf_binary *b, const char *ar
 	rec->argv_len = len;
 }
 
+/*
+ * Paths exec'd that ran the program file found there (not a script): the
+ * file's version and /proc/PID/exe then. Another exec of the path finding
+ * the same version there ran the same program: /proc is not read again.
+ */
+struct exec_path {
+	struct file_version v;
+	const char *exe; /* interned */
+};
+static struct map exec_paths; /* interned binary path -> struct exec_path (owned) */
+
+/*
+ * The program p's process runs after its exec of `path` (interned; NULL
+ * when the exec was not seen at its entry), interned, or NULL when
+ * unreadable. *st gets the program file's status, and *found whether it
+ * could be taken.
+ */
+static const char *exe_of_exec(struct proc *p, const char *path, struct stat *st, bool *found)
+{
+	struct stat at_path;
+	bool there = path && stat(path, &at_path) == 0;
+	struct exec_path *ep = there ? strmap_get(&exec_paths, path) : NULL;
+	if (ep && file_version_is(&ep->v, &at_path)) {
+		*st = at_path;
+		*found = true;
+		return ep->exe;
+	}
+
+	char buf[PATH_MAX];
+	int n = path_of_exe(p->tid, buf, sizeof(buf));
+	*found = false;
+	if (n <= 0) {
+		if (n < 0)
+			read_failed(p, "exe", n);
+		return NULL;
+	}
+	const char *exe = manifest_intern(mf, buf);
+	*found = stat(exe, st) == 0;
+	if (there && *found && st->st_dev == at_path.st_dev && st->st_ino == at_path.st_ino) {
+		void **slot = map_slot(&exec_paths, path, strlen(path), NULL);
+		if (!*slot)
+			*slot = xmalloc(sizeof(*ep));
+		ep = *slot;
+		file_version_of(st, &ep->v);
+		ep->exe = exe;
+	}
+	return exe;
+}
+
 void syscalls_exec_done(struct proc *p, const struct exec_start *at)
 {
 	struct tgroup *g = p->tg;
 	struct mf_process *rec = g->rec;
-	char exe[PATH_MAX];
-	int ne = path_of_exe(p->tid, exe, sizeof(exe));
 	bool pending = (p->flags & PROC_IN_SYSCALL) && p->sc.se && p->sc.se->family == SC_EXEC &&
 		       p->sc.path_len > 0;
-	const char *path = pending ? p->sc.path : ne > 0 ? exe : NULL;
+	struct mf_binary *b = pending ? manifest_add_binary(mf, p->sc.path) : NULL;
+	struct stat st;
+	bool found;
+	const char *exe = exe_of_exec(p, b ? b->path : NULL, &st, &found);
 
-	if (ne < 0)
-		read_failed(p, "exe", ne);
-	if (!path)
+	if (!b && !exe)
 		return;
+	if (!b)
+		b = manifest_add_binary(mf, exe);
 	p->flags |= PROC_EXEC_SEEN;
-	struct mf_binary *b = manifest_add_binary(mf, path);
 	g->binary = b->path;
-	g->exe = ne > 0 ? manifest_intern(mf, exe) : NULL;
+	g->exe = exe;
 	/* The same path running the same program again: its interpreter is recorded already. */
 	if (g->exe && b->ran_as != g->exe && strcmp(g->exe, b->path) != 0) {
 		record_interpreter(b->path, g->exe);
@@ -647,9 +714,10 @@ void syscalls_exec_done(struct proc *p, const struct exec_start *at)
 	}
 
 	g->n_libs_seen = g->n_loader_opens = 0; /* a new image */
-	refresh_cwd(p);
+	if (!cwd_current(g))
+		refresh_cwd(p);
 	free(rec->cwd);
 	rec->cwd = g->cwd ? xstrdup(g->cwd) : NULL;
 	rec->binary = g->binary;
-	scan_exec_image(p, at->entry);
+	scan_exec_image(p, found ? &st : NULL, at->entry);
 }

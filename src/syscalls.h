@@ -49,8 +49,12 @@ bool syscalls_watched(enum sc_abi abi, size_t nr);
 /* The watched entry for `nr` of the ABI with AUDIT_ARCH value `arch`, or NULL (unwatched or not chosen). */
 const struct sysent *syscalls_lookup(uint32_t arch, uint64_t nr);
 
-/* Set the manifest handlers record into (owned by the caller). */
-void syscalls_init(struct manifest *m);
+/*
+ * Set the manifest handlers record into (owned by the caller). `attach`:
+ * processes were attached to while running, so one that shares its cwd
+ * (CLONE_FS) with a process not traced may see it change unseen.
+ */
+void syscalls_init(struct manifest *m, bool attach);
 
 /* Run the entry handler of a watched syscall; returns whether the exit is wanted. */
 bool syscalls_entry(struct proc *p, const struct sysent *se, const uint64_t *args);

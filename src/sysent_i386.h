@@ -10,6 +10,8 @@
 [26]  = { 4, SC_PTRACE, SEN(ptrace),  "ptrace" },
 [133] = { 1, SC_CHDIR, SEN(fchdir),   "fchdir" },
 [192] = { 6, SC_MMAP,  SEN(mmap),     "mmap2" },
+[217] = { 2, SC_CHDIR, SEN(chdir),    "pivot_root" },
 [295] = { 4, SC_OPEN,  SEN(openat),   "openat" },
+[346] = { 2, SC_CHDIR, SEN(chdir),    "setns" },
 [358] = { 5, SC_EXEC,  SEN(execveat), "execveat" },
 [437] = { 4, SC_OPEN,  SEN(openat2),  "openat2" },

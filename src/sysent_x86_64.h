@@ -6,6 +6,8 @@
 [81]  = { 1, SC_CHDIR, SEN(fchdir),   "fchdir" },
 [85]  = { 2, SC_OPEN,  SEN(creat),    "creat" },
 [101] = { 4, SC_PTRACE, SEN(ptrace),  "ptrace" },
+[155] = { 2, SC_CHDIR, SEN(chdir),    "pivot_root" },
 [257] = { 4, SC_OPEN,  SEN(openat),   "openat" },
+[308] = { 2, SC_CHDIR, SEN(chdir),    "setns" },
 [322] = { 5, SC_EXEC,  SEN(execveat), "execveat" },
 [437] = { 4, SC_OPEN,  SEN(openat2),  "openat2" },

@@ -964,7 +964,7 @@ void tracer_run(const struct tracer_opts *o, struct manifest *m, struct trace_re
 	result = res;
 	memset(res, 0, sizeof(*res));
 	res->complete = true;
-	syscalls_init(m);
+	syscalls_init(m, opts->n_attach > 0);
 
 	test_vanish = getenv("FINGERPRINT_TEST_VANISH");
 	if (o->n_attach) {

@@ -330,3 +330,20 @@ const char *__lsan_default_suppressions(void) { return "leak:libsqlite3.so\n"; }
 __attribute__((used)) const char *__lsan_default_options(void);
 const char *__lsan_default_options(void) { return "print_suppressions=0"; }
 #endif
+
+void file_version_of(const struct stat *st, struct file_version *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->dev = st->st_dev;
+	v->ino = st->st_ino;
+	v->size = st->st_size;
+	v->mtime = st->st_mtim;
+	v->ctime = st->st_ctim;
+}
+
+bool file_version_is(const struct file_version *v, const struct stat *st)
+{
+	struct file_version w;
+	file_version_of(st, &w);
+	return memcmp(v, &w, sizeof(w)) == 0;
+}

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Exit codes of fingerprint itself (the traced command's own status passes through). */
@@ -88,6 +89,20 @@ void **map_slot(struct map *m, const void *key, size_t len, const char ***key_ou
 void **map_slot_if(struct map *m, const void *key, size_t len);
 void map_free(struct map *m);
 static inline void *strmap_get(const struct map *m, const char *s) { return map_get(m, s, strlen(s)); }
+/*
+ * A file's identity and version: equal values (memcmp, padding zeroed) mean
+ * the same file, unchanged as far as its inode tells.
+ */
+struct file_version {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+};
+void file_version_of(const struct stat *st, struct file_version *v);
+/* Whether `st` is the version `v`. */
+bool file_version_is(const struct file_version *v, const struct stat *st);
+
 #define MAP_FOREACH(m, i) for (size_t i = 0; i < (m)->cap; i++) if ((m)->keys[i])
 
 /* Sort an array of C strings in place, strcmp order. */

@@ -25,7 +25,8 @@ check_PROGRAMS += \
 	tests/fixtures/hostile \
 	tests/fixtures/attach_target \
 	tests/fixtures/evlog \
-	tests/fixtures/exec_strings
+	tests/fixtures/exec_strings \
+	tests/fixtures/cwd_moves
 tests_fixtures_threadfiles_LDADD = -lpthread
 tests_fixtures_exec_busy_LDADD = -lpthread
 tests_fixtures_thread_exit_LDADD = -lpthread
@@ -95,6 +96,7 @@ FP_SHELL_TESTS = \
 	tests/packages-cache.test \
 	tests/stops.test \
 	tests/exec-image.test \
+	tests/cwd-shared.test \
 	tests/exec-strings.test \
 	tests/how.test \
 	tests/scan.test \
