@@ -43,6 +43,29 @@ static cJSON *jb64_n(const char *s, size_t len)
 	return cJSON_CreateString(b);
 }
 
+/*
+ * An integer, as the same digits cJSON prints for it, but written as they
+ * are: cJSON prints every number with "%1.15g" and reads it back to check,
+ * a few microseconds each (thousands for a big process tree).
+ */
+static cJSON *jint(long long v)
+{
+	char s[24], *p = s + sizeof(s);
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+	*--p = '\0';
+	do
+		*--p = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		*--p = '-';
+	return cJSON_CreateRaw(p);
+}
+
+static void add_int(cJSON *obj, const char *key, long long v)
+{
+	cJSON_AddItemToObject(obj, key, jint(v));
+}
+
 static void add_str(cJSON *obj, const char *key, const char *s)
 {
 	cJSON_AddItemToObject(obj, key, jstr(s));
@@ -133,13 +156,13 @@ static cJSON *exit_json(const struct mf_exit *e)
 		return cJSON_CreateNull();
 	cJSON *o = cJSON_CreateObject();
 	if (e->signal) {
-		cJSON_AddNumberToObject(o, "signal", e->signal);
+		add_int(o, "signal", e->signal);
 		char name[32] = "SIG";
 		const char *abbrev = sigabbrev_np(e->signal);
 		snprintf(name + 3, sizeof(name) - 3, "%s", abbrev ? abbrev : "UNKNOWN");
 		add_str(o, "signal_name", name);
 	} else {
-		cJSON_AddNumberToObject(o, "status", e->status);
+		add_int(o, "status", e->status);
 	}
 	return o;
 }
@@ -168,7 +191,7 @@ static cJSON *run_json(const struct manifest *m, const struct run_info *r)
 	}
 	cJSON_AddBoolToObject(o, "complete", r->complete);
 	if (r->has_rank)
-		cJSON_AddNumberToObject(o, "rank", (double)r->rank);
+		add_int(o, "rank", r->rank);
 	if (!r->scan) {
 		cJSON_AddBoolToObject(o, "seccomp", r->seccomp);
 		cJSON_AddBoolToObject(o, "follow_daemons", r->follow_daemons);
@@ -182,14 +205,14 @@ static cJSON *run_json(const struct manifest *m, const struct run_info *r)
 	if (r->n_attach) {
 		cJSON *a = cJSON_AddArrayToObject(o, "attached");
 		for (size_t i = 0; i < r->n_attach; i++)
-			cJSON_AddItemToArray(a, cJSON_CreateNumber((double)r->attach[i]));
+			cJSON_AddItemToArray(a, jint(r->attach[i]));
 	}
 	if (r->events_file) {
 		cJSON *e = cJSON_AddObjectToObject(o, "events");
 		add_exact(e, "file", r->events_file);
-		cJSON_AddNumberToObject(e, "count", (double)r->events_count);
+		add_int(e, "count", (long long)r->events_count);
 		if (r->events_tail)
-			cJSON_AddNumberToObject(e, "tail", (double)r->events_tail);
+			add_int(e, "tail", (long long)r->events_tail);
 	}
 	if (m->packages_lookup)
 		add_str(o, "packages", m->packages_lookup);
@@ -197,7 +220,7 @@ static cJSON *run_json(const struct manifest *m, const struct run_info *r)
 	for (size_t i = 0; i < m->nwarnings; i++) {
 		cJSON *e = cJSON_CreateObject();
 		add_str(e, "kind", m->warnings[i].kind);
-		cJSON_AddNumberToObject(e, "count", (double)m->warnings[i].count);
+		add_int(e, "count", (long long)m->warnings[i].count);
 		add_str(e, "message", m->warnings[i].message);
 		cJSON_AddItemToArray(w, e);
 	}
@@ -244,7 +267,7 @@ static cJSON *strv_n_array(char *const *v, size_t n)
 static cJSON *elf_json(const struct elfinfo *e)
 {
 	cJSON *o = cJSON_CreateObject();
-	cJSON_AddNumberToObject(o, "class", e->elfclass);
+	add_int(o, "class", e->elfclass);
 	add_str(o, "machine", e->machine);
 	add_str(o, "type", elfinfo_type_name(e->type));
 	add_str(o, "interp", e->interp);
@@ -309,7 +332,7 @@ static cJSON *places_json(const struct prov_places *set)
 		cJSON *o = cJSON_CreateObject();
 		add_str(o, "host", set->v[i].host);
 		if (set->v[i].rank >= 0)
-			cJSON_AddNumberToObject(o, "rank", (double)set->v[i].rank);
+			add_int(o, "rank", set->v[i].rank);
 		cJSON_AddItemToArray(a, o);
 	}
 	return a;
@@ -347,7 +370,7 @@ static cJSON *binaries_json(const struct manifest *m)
 		if (b->target)
 			add_exact(o, "target", b->target);
 		add_package(o, m, b->package);
-		cJSON_AddNumberToObject(o, "exec_count", (double)b->exec_count);
+		add_int(o, "exec_count", (long long)b->exec_count);
 		add_facts(o, &b->facts);
 		add_provenance(o, m, PROV_BINARIES, b->path);
 		cJSON_AddItemToArray(a, o);
@@ -553,8 +576,8 @@ static cJSON *processes_json(const struct manifest *m)
 	for (size_t i = 0; i < m->nprocs; i++) {
 		const struct mf_process *p = m->procs[i];
 		cJSON *o = cJSON_CreateObject();
-		cJSON_AddNumberToObject(o, "pid", p->pid);
-		cJSON_AddNumberToObject(o, "ppid", p->ppid);
+		add_int(o, "pid", p->pid);
+		add_int(o, "ppid", p->ppid);
 		add_str(o, "binary", p->binary);
 		if (p->argv)
 			add_argv(o, "argv", p->argv, p->argv_len);
@@ -564,7 +587,7 @@ static cJSON *processes_json(const struct manifest *m)
 		cJSON_AddItemToObject(o, "exit", exit_json(&p->exit));
 		if (p->detached)
 			cJSON_AddTrueToObject(o, "detached");
-		cJSON_AddNumberToObject(o, "threads", p->threads);
+		add_int(o, "threads", p->threads);
 		cJSON_AddItemToArray(a, o);
 	}
 	return a;
@@ -825,7 +848,7 @@ int manifest_json_print_diff(FILE *f, const char *old_file, const char *new_file
 	}
 	cJSON *sum = cJSON_AddObjectToObject(root, "summary");
 	for (int k = 0; k < 3; k++)
-		cJSON_AddNumberToObject(sum, kinds[k], (double)counts[k]);
+		add_int(sum, kinds[k], (long long)counts[k]);
 	char *text = cJSON_Print(root);
 	cJSON_Delete(root);
 	if (!text)
