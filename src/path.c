@@ -2,10 +2,17 @@
 #include "path.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL /* Linux 6.9: a pidfd of a thread, not only of a thread-group leader */
+#endif
 
 /* Append component [s, s+n) to out (length *len), applying "." and ".." rules. */
 static int push_component(char *out, size_t outsz, size_t *len, const char *s, size_t n)
@@ -81,15 +88,49 @@ static int read_link(const char *link, char *out, size_t outsz)
 	return (int)n;
 }
 
-static int proc_link(pid_t pid, const char *name, char *out, size_t outsz);
+/* Descriptor `fd` of thread `pid`, duplicated into this process (to close), or -errno. */
+static int dup_tracee_fd(pid_t pid, int fd)
+{
+	static bool no_thread_pidfd; /* before Linux 6.9: leaders only */
+	int pfd = -1, r;
+	if (!no_thread_pidfd && (pfd = (int)syscall(SYS_pidfd_open, pid, PIDFD_THREAD)) < 0 && errno == EINVAL)
+		no_thread_pidfd = true;
+	if (pfd < 0 && no_thread_pidfd)
+		pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pfd < 0)
+		return -errno;
+	r = (int)syscall(SYS_pidfd_getfd, pfd, fd, 0);
+	if (r < 0)
+		r = -errno;
+	close(pfd);
+	return r;
+}
+
+/* A link read into `out`: not a path (a socket, a pipe, an anonymous inode) is -ENOENT. */
+static int fd_link(const char *link, char *out, size_t outsz)
+{
+	int n = read_link(link, out, outsz);
+	return n > 0 && out[0] != '/' ? -ENOENT : n;
+}
 
 int path_of_fd(pid_t pid, int fd, char *out, size_t outsz)
 {
-	char name[32];
-	snprintf(name, sizeof(name), "fd/%d", fd);
-	int n = proc_link(pid, name, out, outsz);
-	if (n > 0 && out[0] != '/')
-		return -ENOENT;
+	char link[64];
+	snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)pid, fd);
+	return fd_link(link, out, outsz);
+}
+
+int path_of_fd_dup(pid_t pid, int fd, char *out, size_t outsz)
+{
+	int dup = dup_tracee_fd(pid, fd);
+	if (dup == -EBADF)
+		return -EBADF;
+	if (dup < 0)
+		return path_of_fd(pid, fd, out, outsz);
+	char link[64];
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", dup);
+	int n = fd_link(link, out, outsz);
+	close(dup);
 	return n;
 }
 

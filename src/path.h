@@ -24,6 +24,17 @@ int path_resolve(char *out, size_t outsz, const char *base, const char *path);
  */
 int path_of_fd(pid_t pid, int fd, char *out, size_t outsz);
 
+/*
+ * The same, from a duplicate of the descriptor (pidfd_getfd) named through
+ * this process's /proc/self/fd, so that no /proc entry of PID is built: a
+ * process's first lookup there builds several (PID, fd, FD), which costs
+ * more than duplicating. Falls back to path_of_fd when pidfd_getfd is
+ * missing (Linux < 5.6) or refused, or PID is a thread other than its
+ * group's leader and the kernel has no PIDFD_THREAD (< 6.9). -EBADF when
+ * the tracee has no such descriptor.
+ */
+int path_of_fd_dup(pid_t pid, int fd, char *out, size_t outsz);
+
 /* Read /proc/PID/cwd (or /proc/PID/exe) into `out`. Returns the length or -errno. */
 int path_of_cwd(pid_t pid, char *out, size_t outsz);
 int path_of_exe(pid_t pid, char *out, size_t outsz);

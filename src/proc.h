@@ -23,6 +23,7 @@ struct tgroup {
 	const char *exe;         /* interned /proc/PID/exe at that exec (the interpreter of a script) */
 	char *cwd;               /* absolute, owned; NULL when unknown (read /proc on demand) */
 	unsigned cwd_gen;        /* the tracer's count of cwd changes when cwd was read (syscalls.c) */
+	unsigned fds_named;      /* descriptors of the process named so far (syscalls.c) */
 	struct mf_process *rec;  /* owned by the manifest */
 	struct unwind_map *umap; /* owned; the mappings as unwind last saw them, NULL when stale */
 	/* The dynamic loader's opens waiting to learn which library they were for. */

@@ -170,6 +170,19 @@ static const char *cwd_of(struct proc *p)
 }
 
 /*
+ * The path of p's descriptor `fd` into `base`: its length, or -errno. The
+ * first of a process is named from a duplicate, as most processes name one
+ * descriptor only (the loader's mmap of libc) and /proc entries for the
+ * process would cost more to build; later ones from /proc/PID/fd, cheaper
+ * once the entries are there.
+ */
+static int fd_path(struct proc *p, int fd)
+{
+	return p->tg->fds_named++ == 0 ? path_of_fd_dup(p->tid, fd, base, sizeof(base))
+				       : path_of_fd(p->tid, fd, base, sizeof(base));
+}
+
+/*
  * Read the path argument at `addr` and resolve it against `dirfd` into
  * p->sc.path. An empty path names dirfd itself when `empty_ok`.
  */
@@ -199,7 +212,7 @@ static bool read_path(struct proc *p, int dirfd, uint64_t addr, bool empty_ok)
 	if (raw[0] != '/') {
 		if (dirfd == AT_FDCWD) {
 			dir = cwd_of(p);
-		} else if ((r = path_of_fd(p->tid, dirfd, base, sizeof(base))) >= 0) {
+		} else if ((r = fd_path(p, dirfd)) >= 0) {
 			dir = base;
 		} else if (r != -EBADF) {
 			entry_read_failed(p, "directory fd", r);
@@ -308,7 +321,7 @@ HANDLER(mmap)
 {
 	if (!(a[2] & PROT_EXEC) || (a[3] & MAP_ANONYMOUS) || (int)a[4] < 0)
 		return false;
-	int n = path_of_fd(p->tid, (int)a[4], base, sizeof(base));
+	int n = fd_path(p, (int)a[4]);
 	if (n <= 0)
 		return true;
 	static const char deleted[] = " (deleted)"; /* as maps_parse_line drops it */

@@ -26,7 +26,8 @@ check_PROGRAMS += \
 	tests/fixtures/attach_target \
 	tests/fixtures/evlog \
 	tests/fixtures/exec_strings \
-	tests/fixtures/cwd_moves
+	tests/fixtures/cwd_moves \
+	tests/fixtures/deny_pidfd
 tests_fixtures_threadfiles_LDADD = -lpthread
 tests_fixtures_exec_busy_LDADD = -lpthread
 tests_fixtures_thread_exit_LDADD = -lpthread
@@ -97,6 +98,7 @@ FP_SHELL_TESTS = \
 	tests/stops.test \
 	tests/exec-image.test \
 	tests/cwd-shared.test \
+	tests/fd-names.test \
 	tests/exec-strings.test \
 	tests/how.test \
 	tests/scan.test \
