@@ -239,8 +239,7 @@ static void read_build_id(struct reader *r, struct elfinfo *e, const GElf_Phdr *
 			const unsigned char *id = (const unsigned char *)d->d_buf + desc_off;
 			free(e->build_id);
 			e->build_id = xmalloc(2 * nh.n_descsz + 1);
-			for (size_t i = 0; i < nh.n_descsz; i++)
-				sprintf(e->build_id + 2 * i, "%02x", id[i]);
+			hex_encode(id, nh.n_descsz, e->build_id);
 			return;
 		}
 	}

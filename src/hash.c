@@ -86,8 +86,10 @@ static int digest_fd(int fd, unsigned char *block, char hex[HASH_HEX_LEN + 1])
 	}
 	if (ret == 0 && !c->digest_final_ex(ctx, md, &mdlen))
 		ret = -EIO;
-	for (unsigned i = 0; ret == 0 && i < mdlen; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	if (ret == 0 && mdlen != HASH_HEX_LEN / 2)
+		ret = -EIO;
+	if (ret == 0)
+		hex_encode(md, mdlen, hex);
 	c->md_ctx_free(ctx);
 	return ret;
 }

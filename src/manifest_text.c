@@ -16,6 +16,10 @@ bool manifest_text_needs_escape(const char *s, size_t len)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	for (size_t i = 0; i < len;) {
+		if (u[i] != 0 && u[i] < 0x80 && u[i] != '\\') {
+			i++; /* ASCII, as almost every byte is: no call */
+			continue;
+		}
 		size_t n = u[i] ? utf8_seq(u + i, len - i) : 0;
 		if (!n || (u[i] == '\\' && i + 1 < len && (u[i + 1] == '\\' || u[i + 1] == 'x')))
 			return true;

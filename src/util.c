@@ -347,3 +347,13 @@ bool file_version_is(const struct file_version *v, const struct stat *st)
 	file_version_of(st, &w);
 	return memcmp(v, &w, sizeof(w)) == 0;
 }
+
+void hex_encode(const unsigned char *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}

@@ -89,6 +89,9 @@ void **map_slot(struct map *m, const void *key, size_t len, const char ***key_ou
 void **map_slot_if(struct map *m, const void *key, size_t len);
 void map_free(struct map *m);
 static inline void *strmap_get(const struct map *m, const char *s) { return map_get(m, s, strlen(s)); }
+/* Write the `n` bytes at `in` as 2n lowercase hex digits and a NUL to `out`. */
+void hex_encode(const unsigned char *in, size_t n, char *out);
+
 /*
  * A file's identity and version: equal values (memcmp, padding zeroed) mean
  * the same file, unchanged as far as its inode tells.
