@@ -237,14 +237,24 @@ void hash_files(struct hash_req *reqs, size_t n, const struct hash_opts *o, stru
 			continue;
 		}
 		*slot = (void *)(uintptr_t)(i + 1);
+		work[nw++].req = r;
+		if (hc)
+			hashcache_want(hc, &r->st);
+	}
+	/* Then what the persistent cache has (its records of these files only are parsed). */
+	size_t kept = 0;
+	for (size_t j = 0; j < nw; j++) {
+		struct hash_req *r = work[j].req;
+		const char *hex;
 		if (hc && (hex = hashcache_get(hc, &r->st))) {
 			memcpy(r->hex, hex, HASH_HEX_LEN + 1);
 			cache_add(&r->st, r->hex);
 			s.cached++;
 			continue;
 		}
-		work[nw++].req = r;
+		work[kept++].req = r;
 	}
+	nw = kept;
 
 	/* Loaded here, before the threads: they only ever see it loaded or not. */
 	if (nw > 0 && !crypto())

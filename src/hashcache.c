@@ -45,7 +45,11 @@ struct entries {
 
 struct hashcache {
 	int dirfd;
-	struct entries loaded; /* the file as it was at open; never grown after */
+	struct buf file;       /* the file as it was at open, read but not parsed */
+	struct cache_key *want; /* the files this run asks about (dev and ino only) */
+	size_t n_want, want_cap;
+	bool scanned;          /* `loaded` and `byid` are built: no more wants */
+	struct entries loaded; /* the file's records of wanted files; never grown after the scan */
 	struct map byid;       /* (dev, ino) -> the last loaded entry with it */
 	struct entries used;   /* found or added by this run: saved last, as the newest */
 	size_t bad;
@@ -171,20 +175,32 @@ static size_t format_line(const struct entry *e, char *line, size_t size)
 	return (size_t)n;
 }
 
-/* Append the valid records of the cache file in `dirfd` to `out`; count the others in *bad. */
-static void load(int dirfd, struct entries *out, size_t *bad)
+/*
+ * Read the cache file in `dirfd` into `b`: the offset of its first record,
+ * or 0 when there is none to use (no file, or not this format: counted in
+ * *bad, to be replaced at the next save).
+ */
+static size_t read_file(int dirfd, struct buf *b, size_t *bad)
 {
-	struct buf b = { 0 };
 	const size_t hlen = strlen(CACHE_HEADER);
-	int r = cachedir_read(dirfd, CACHE_FILE, &b, CACHE_MAX_BYTES);
-
-	if (r < 0 || b.len < hlen || memcmp(b.data, CACHE_HEADER, hlen) != 0) {
+	int r = cachedir_read(dirfd, CACHE_FILE, b, CACHE_MAX_BYTES);
+	if (r < 0 || b->len < hlen || memcmp(b->data, CACHE_HEADER, hlen) != 0) {
 		if (r != -ENOENT)
-			(*bad)++; /* replaced at the next save */
-		buf_free(&b);
-		return;
+			(*bad)++;
+		b->len = 0;
+		return 0;
 	}
-	const char *p = b.data + hlen, *end = b.data + b.len;
+	return hlen;
+}
+
+/*
+ * Append the valid records of [p, end) to `out`, counting the others in
+ * *bad; with `want`, only those of a (dev, ino) in it, and only those are
+ * checked: the rest is skipped after reading their first two numbers (a
+ * full cache holds 100,000 records, and a run asks about a few hundred).
+ */
+static void scan(const char *p, const char *end, const struct map *want, struct entries *out, size_t *bad)
+{
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		struct entry e;
@@ -192,12 +208,34 @@ static void load(int dirfd, struct entries *out, size_t *bad)
 			(*bad)++; /* truncated */
 			break;
 		}
+		if (want) {
+			const char *q = p;
+			uint64_t id[2];
+			if (!parse_u64(&q, nl, &id[0]) || !expect(&q, nl, ' ') || !parse_u64(&q, nl, &id[1])) {
+				(*bad)++;
+				p = nl + 1;
+				continue;
+			}
+			if (!map_get(want, id, ID_LEN)) {
+				p = nl + 1;
+				continue;
+			}
+		}
 		if (parse_line(p, nl, &e))
 			entries_add(out, &e.k, e.hex);
 		else
 			(*bad)++;
 		p = nl + 1;
 	}
+}
+
+/* Append the valid records of the cache file in `dirfd` to `out`; count the others in *bad. */
+static void load(int dirfd, struct entries *out, size_t *bad)
+{
+	struct buf b = { 0 };
+	size_t start = read_file(dirfd, &b, bad);
+	if (start)
+		scan(b.data + start, b.data + b.len, NULL, out, bad);
 	buf_free(&b);
 }
 
@@ -208,16 +246,41 @@ struct hashcache *hashcache_open(void)
 		return NULL;
 	struct hashcache *c = xcalloc(1, sizeof(*c));
 	c->dirfd = fd;
-	load(fd, &c->loaded, &c->bad);
+	if (read_file(fd, &c->file, &c->bad) == 0)
+		c->dirty = c->bad > 0; /* repaired at close */
+	return c;
+}
+
+void hashcache_want(struct hashcache *c, const struct stat *st)
+{
+	if (c->scanned)
+		return;
+	xgrow(&c->want, &c->want_cap, c->n_want + 1, sizeof(*c->want));
+	key_of(st, &c->want[c->n_want++]);
+}
+
+/* Parse the records of the wanted files, once, at the first lookup. */
+static void scan_wanted(struct hashcache *c)
+{
+	struct map want = { 0 };
+	const size_t hlen = strlen(CACHE_HEADER);
+	c->scanned = true;
+	for (size_t i = 0; i < c->n_want; i++)
+		*map_slot(&want, &c->want[i], ID_LEN, NULL) = &c->want[i];
+	if (c->file.len > hlen && want.size > 0)
+		scan(c->file.data + hlen, c->file.data + c->file.len, &want, &c->loaded, &c->bad);
 	for (size_t i = 0; i < c->loaded.n; i++)
 		*map_slot(&c->byid, &c->loaded.v[i].k, ID_LEN, NULL) = &c->loaded.v[i];
-	c->dirty = c->bad > 0; /* repaired at close */
-	return c;
+	c->dirty = c->dirty || c->bad > 0; /* repaired at close */
+	map_free(&want);
+	buf_free(&c->file);
 }
 
 const char *hashcache_get(struct hashcache *c, const struct stat *st)
 {
 	struct cache_key k;
+	if (!c->scanned)
+		scan_wanted(c);
 	key_of(st, &k);
 	struct entry *e = map_get(&c->byid, &k, ID_LEN);
 	if (!e || memcmp(&e->k, &k, sizeof(k)) != 0)
@@ -292,6 +355,8 @@ void hashcache_close(struct hashcache *c)
 	close(c->dirfd);
 	free(c->loaded.v);
 	free(c->used.v);
+	free(c->want);
+	buf_free(&c->file);
 	map_free(&c->byid);
 	free(c);
 }
