@@ -103,9 +103,9 @@ const struct sysent *syscalls_lookup(uint32_t arch, uint64_t nr)
 }
 
 /*
- * Successful chdir and fchdir seen so far. A cwd read when the count was N
- * still holds while it is N: a process sharing it (CLONE_FS) can change it
- * only by a call seen here. Not so when attached to processes already
+ * Successful chdir, fchdir, setns and pivot_root seen so far. A cwd read
+ * when the count was N still holds while it is N: a process sharing it
+ * (CLONE_FS) can change it only by a call seen here. Not so when attached to processes already
  * running, whose cwd may be shared with one not traced: then it is read
  * again at each exec, as the record of the new image.
  */
