@@ -99,6 +99,7 @@ FP_SHELL_TESTS = \
 	tests/exec-image.test \
 	tests/cwd-shared.test \
 	tests/fd-names.test \
+	tests/crypto-missing.test \
 	tests/exec-strings.test \
 	tests/how.test \
 	tests/scan.test \
