@@ -786,12 +786,17 @@ static int write_root(struct json_out *o, cJSON *root)
 	return json_out_commit(o);
 }
 
+/*
+ * No fsync: the rename makes the replacement atomic (a reader, or a run
+ * killed half way, sees the old file or the whole new one), as for a
+ * compiler's output; durability across a power cut is the caller's `sync
+ * FILE`. An fsync here cost every run 0.8 to 1.2 ms on this machine's disk
+ * and now and then 4 to 15 ms, more on a busy or network file system.
+ */
 int json_out_commit(struct json_out *o)
 {
 	int r = 0;
-	if (o->tmp && fsync(o->fd) < 0)
-		r = -errno;
-	if (o->fd > STDERR_FILENO && close(o->fd) < 0 && r == 0)
+	if (o->fd > STDERR_FILENO && close(o->fd) < 0)
 		r = -errno;
 	o->fd = -1;
 	if (r == 0 && o->tmp && rename(o->tmp, o->path) < 0)

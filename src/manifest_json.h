@@ -54,8 +54,9 @@ int json_out_open(struct json_out *o, const char *path);
 void json_out_discard(struct json_out *o);
 
 /*
- * What was written to o->fd is complete: sync and rename the temporary file
- * into place (close a file written in place). `o` is released either way.
+ * What was written to o->fd is complete: rename the temporary file into
+ * place, not synced to disk (close a file written in place). `o` is
+ * released either way.
  * Returns 0, or -errno (the temporary is removed, an earlier file at the
  * path stays intact). Any file, not only a manifest.
  */
