@@ -34,6 +34,19 @@ static cJSON *jstr(const char *s)
 	return manifest_text_needs_escape(s, len) ? jstr_n(s, len) : cJSON_CreateString(s);
 }
 
+/*
+ * As jstr, but a string written as it is points at `s` (not copied, not
+ * freed with the tree): for strings of the model or the run, which outlive
+ * the tree (it is printed and deleted before they are freed).
+ */
+static cJSON *jref(const char *s)
+{
+	if (!s)
+		return cJSON_CreateNull();
+	size_t len = strlen(s);
+	return manifest_text_needs_escape(s, len) ? jstr_n(s, len) : cJSON_CreateStringReference(s);
+}
+
 /* A JSON string of the base64 of `s`, or NULL when `s` is written as it is (no "_b64" is needed). */
 static cJSON *jb64_n(const char *s, size_t len)
 {
@@ -61,23 +74,31 @@ static cJSON *jint(long long v)
 	return cJSON_CreateRaw(p);
 }
 
+/* The keys of add_int, add_str, add_ref and add_exact are string literals: not copied. */
 static void add_int(cJSON *obj, const char *key, long long v)
 {
-	cJSON_AddItemToObject(obj, key, jint(v));
+	cJSON_AddItemToObjectCS(obj, key, jint(v));
 }
 
 static void add_str(cJSON *obj, const char *key, const char *s)
 {
-	cJSON_AddItemToObject(obj, key, jstr(s));
+	cJSON_AddItemToObjectCS(obj, key, jstr(s));
+}
+
+/* As add_str, for a string of the model or the run (jref). */
+static void add_ref(cJSON *obj, const char *key, const char *s)
+{
+	cJSON_AddItemToObjectCS(obj, key, jref(s));
 }
 
 /*
- * `key`: the text of `s`, a path or another string that came from the traced
- * programs; and when that text is escaped, `key`_b64: the exact bytes.
+ * `key`: the text of `s`, a path or another string of the model or the run
+ * that came from the traced programs; and when that text is escaped,
+ * `key`_b64: the exact bytes.
  */
 static void add_exact(cJSON *obj, const char *key, const char *s)
 {
-	add_str(obj, key, s);
+	add_ref(obj, key, s);
 	cJSON *b = s ? jb64_n(s, strlen(s)) : NULL;
 	if (b) {
 		char k[64];
@@ -145,7 +166,7 @@ static cJSON *strset_array(const struct strset *s)
 	manifest_text_sort_strings(v, s->n);
 	cJSON *a = cJSON_CreateArray();
 	for (size_t i = 0; i < s->n; i++)
-		cJSON_AddItemToArray(a, jstr(v[i]));
+		cJSON_AddItemToArray(a, jref(v[i]));
 	free(v);
 	return a;
 }
@@ -187,7 +208,7 @@ static cJSON *run_json(const struct manifest *m, const struct run_info *r)
 		add_str(o, "root", r->root);
 	} else {
 		add_str(o, "mode", "trace");
-		cJSON_AddItemToObject(o, "exit", exit_json(&r->exit));
+		cJSON_AddItemToObjectCS(o, "exit", exit_json(&r->exit));
 	}
 	cJSON_AddBoolToObject(o, "complete", r->complete);
 	if (r->has_rank)
@@ -260,7 +281,7 @@ static cJSON *strv_n_array(char *const *v, size_t n)
 {
 	cJSON *a = cJSON_CreateArray();
 	for (size_t i = 0; i < n; i++)
-		cJSON_AddItemToArray(a, jstr(v[i]));
+		cJSON_AddItemToArray(a, jref(v[i]));
 	return a;
 }
 
@@ -268,20 +289,21 @@ static cJSON *elf_json(const struct elfinfo *e)
 {
 	cJSON *o = cJSON_CreateObject();
 	add_int(o, "class", e->elfclass);
-	add_str(o, "machine", e->machine);
-	add_str(o, "type", elfinfo_type_name(e->type));
-	add_str(o, "interp", e->interp);
-	add_str(o, "soname", e->soname);
-	cJSON_AddItemToObject(o, "needed", strv_n_array(e->needed, e->n_needed));
-	add_str(o, "rpath", e->rpath);
-	add_str(o, "runpath", e->runpath);
-	add_str(o, "build_id", e->build_id);
-	cJSON *req = cJSON_AddObjectToObject(o, "requires_versions");
+	add_ref(o, "machine", e->machine);
+	add_ref(o, "type", elfinfo_type_name(e->type));
+	add_ref(o, "interp", e->interp);
+	add_ref(o, "soname", e->soname);
+	cJSON_AddItemToObjectCS(o, "needed", strv_n_array(e->needed, e->n_needed));
+	add_ref(o, "rpath", e->rpath);
+	add_ref(o, "runpath", e->runpath);
+	add_ref(o, "build_id", e->build_id);
+	cJSON *req = cJSON_CreateObject();
+	cJSON_AddItemToObjectCS(o, "requires_versions", req);
 	for (size_t i = 0; i < e->n_requires; i++)
 		add_item_escaped_key(req, e->requires[i].file,
 				      strv_n_array(e->requires[i].versions, e->requires[i].n_versions));
-	cJSON_AddItemToObject(o, "provides_versions", strv_n_array(e->provides, e->n_provides));
-	cJSON_AddBoolToObject(o, "stripped", e->stripped);
+	cJSON_AddItemToObjectCS(o, "provides_versions", strv_n_array(e->provides, e->n_provides));
+	cJSON_AddItemToObjectCS(o, "stripped", cJSON_CreateBool(e->stripped));
 	return o;
 }
 
@@ -293,13 +315,13 @@ static void add_facts(cJSON *o, const struct mf_facts *f)
 		add_str(s, "interpreter", f->script_interp);
 		add_str(s, "args", f->script_args);
 	} else if (f->elf) {
-		cJSON_AddItemToObject(o, "elf", elf_json(f->elf));
+		cJSON_AddItemToObjectCS(o, "elf", elf_json(f->elf));
 	} else if (f->elf_error) {
 		cJSON_AddNullToObject(o, "elf");
 		add_str(o, "elf_error", f->elf_error);
 	}
 	if (f->sha256 || f->hash_failed)
-		add_str(o, "sha256", f->sha256);
+		add_ref(o, "sha256", f->sha256);
 	if (f->setuid)
 		cJSON_AddTrueToObject(o, "setuid");
 	if (f->setgid)
@@ -311,9 +333,9 @@ static cJSON *package_json(const struct mf_package *p)
 	if (!p)
 		return cJSON_CreateNull();
 	cJSON *o = cJSON_CreateObject();
-	add_str(o, "name", p->name);
-	add_str(o, "version", p->version);
-	add_str(o, "arch", p->arch);
+	add_ref(o, "name", p->name);
+	add_ref(o, "version", p->version);
+	add_ref(o, "arch", p->arch);
 	return o;
 }
 
@@ -321,7 +343,7 @@ static cJSON *package_json(const struct mf_package *p)
 static void add_package(cJSON *o, const struct manifest *m, const struct mf_package *p)
 {
 	if (m->packages_known)
-		cJSON_AddItemToObject(o, "package", package_json(p));
+		cJSON_AddItemToObjectCS(o, "package", package_json(p));
 }
 
 /* [{"host": ..., "rank": N}]: "host" null when unknown, "rank" left out when none. */
@@ -348,14 +370,14 @@ static void add_provenance(cJSON *o, const struct manifest *m, enum prov_section
 	if (!m->prov)
 		return;
 	const struct prov_entry *e = prov_lookup(m->prov, s, path);
-	cJSON_AddItemToObject(o, "seen_on", places_json(e ? &e->seen : NULL));
+	cJSON_AddItemToObjectCS(o, "seen_on", places_json(e ? &e->seen : NULL));
 	if (!e || e->n_variants < 2)
 		return;
 	cJSON *a = cJSON_AddArrayToObject(o, "variants");
 	for (size_t k = 0; k < e->n_variants; k++) {
 		cJSON *v = cJSON_CreateObject();
 		add_str(v, "sha256", e->variants[k].sha256);
-		cJSON_AddItemToObject(v, "seen_on", places_json(&e->variants[k].seen));
+		cJSON_AddItemToObjectCS(v, "seen_on", places_json(&e->variants[k].seen));
 		cJSON_AddItemToArray(a, v);
 	}
 }
@@ -387,8 +409,8 @@ static void add_opened(cJSON *o, const struct manifest *m, const char *path)
 		for (size_t k = 0; k < f->n_opened_by; k++) {
 			if (f->opened_by[k].module && strcmp(f->opened_by[k].module, path) == 0) {
 				if (!a)
-					a = cJSON_AddArrayToObject(o, "opened");
-				cJSON_AddItemToArray(a, jstr(f->path));
+					cJSON_AddItemToObjectCS(o, "opened", a = cJSON_CreateArray());
+				cJSON_AddItemToArray(a, jref(f->path));
 				break;
 			}
 		}
@@ -406,12 +428,12 @@ static cJSON *libraries_json(const struct manifest *m)
 			add_exact(o, "target", l->target);
 		add_package(o, m, l->package);
 		if (l->how)
-			add_str(o, "how", l->how);
+			add_ref(o, "how", l->how);
 		if (l->found_via) {
-			add_str(o, "found_via", l->found_via);
-			add_str(o, "found_dir", l->found_dir);
+			add_ref(o, "found_via", l->found_via);
+			add_ref(o, "found_dir", l->found_dir);
 		}
-		cJSON_AddItemToObject(o, "loaded_by", strset_array(&l->loaded_by));
+		cJSON_AddItemToObjectCS(o, "loaded_by", strset_array(&l->loaded_by));
 		if (m->callers)
 			add_opened(o, m, l->path);
 		add_facts(o, &l->facts);
@@ -445,13 +467,13 @@ static cJSON *openers_json(const struct manifest *m, const struct mf_file *f)
 		if (k && cmp_opener(&v[k - 1], &v[k]) == 0)
 			continue;
 		cJSON *e = cJSON_CreateObject();
-		add_str(e, "binary", v[k].binary);
+		add_ref(e, "binary", v[k].binary);
 		if (m->callers && (v[k].module || v[k].unknown))
-			add_str(e, "module", v[k].module);
+			add_ref(e, "module", v[k].module);
 		if (v[k].function)
-			add_str(e, "function", v[k].function);
+			add_ref(e, "function", v[k].function);
 		if (v[k].for_lib)
-			add_str(e, "for", v[k].for_lib);
+			add_ref(e, "for", v[k].for_lib);
 		cJSON_AddItemToArray(a, e);
 	}
 	free(v);
@@ -468,14 +490,14 @@ static cJSON *files_json(const struct manifest *m)
 		if (f->target)
 			add_exact(o, "target", f->target);
 		if (f->type)
-			add_str(o, "type", f->type);
+			add_ref(o, "type", f->type);
 		add_package(o, m, f->package);
-		add_str(o, "access", manifest_access_name(f->access));
+		add_ref(o, "access", manifest_access_name(f->access));
 		if (f->access & ACCESS_CREATED)
 			cJSON_AddTrueToObject(o, "created");
 		if (f->sha256 || f->hash_failed)
-			add_str(o, "sha256", f->sha256);
-		cJSON_AddItemToObject(o, "opened_by", openers_json(m, f));
+			add_ref(o, "sha256", f->sha256);
+		cJSON_AddItemToObjectCS(o, "opened_by", openers_json(m, f));
 		add_provenance(o, m, PROV_FILES, f->path);
 		cJSON_AddItemToArray(a, o);
 	}
@@ -489,11 +511,12 @@ static cJSON *missing_json(const struct manifest *m)
 		const struct mf_missing *p = m->sorted_missing[i];
 		cJSON *o = cJSON_CreateObject();
 		add_exact(o, "path", p->path);
-		cJSON_AddItemToObject(o, "probed_by", strset_array(&p->probed_by));
+		cJSON_AddItemToObjectCS(o, "probed_by", strset_array(&p->probed_by));
 		if (p->tried.n) {
-			cJSON *t = cJSON_AddArrayToObject(o, "tried");
+			cJSON *t = cJSON_CreateArray();
+			cJSON_AddItemToObjectCS(o, "tried", t);
 			for (size_t k = 0; k < p->tried.n; k++)
-				cJSON_AddItemToArray(t, jstr(p->tried.v[k]));
+				cJSON_AddItemToArray(t, jref(p->tried.v[k]));
 		}
 		add_provenance(o, m, PROV_MISSING, p->path);
 		cJSON_AddItemToArray(a, o);
@@ -522,7 +545,7 @@ static void per_binary_json(const struct manifest *m, cJSON *root)
 			struct buf blob = { 0 };
 			cJSON *a = cJSON_CreateArray();
 			for (size_t k = 0; k < b->env.size; k++) {
-				cJSON_AddItemToArray(a, jstr(v[k]));
+				cJSON_AddItemToArray(a, jref(v[k]));
 				buf_append(&blob, v[k], strlen(v[k]) + 1);
 			}
 			free(v);
@@ -558,14 +581,14 @@ static void per_binary_json(const struct manifest *m, cJSON *root)
 				cJSON_Delete(a64);
 		}
 	}
-	cJSON_AddItemToObject(root, "env", env);
+	cJSON_AddItemToObjectCS(root, "env", env);
 	if (env_b64->child)
-		cJSON_AddItemToObject(root, "env_b64", env_b64);
+		cJSON_AddItemToObjectCS(root, "env_b64", env_b64);
 	else
 		cJSON_Delete(env_b64);
-	cJSON_AddItemToObject(root, "cmdlines", cmdlines);
+	cJSON_AddItemToObjectCS(root, "cmdlines", cmdlines);
 	if (cmdlines_b64->child)
-		cJSON_AddItemToObject(root, "cmdlines_b64", cmdlines_b64);
+		cJSON_AddItemToObjectCS(root, "cmdlines_b64", cmdlines_b64);
 	else
 		cJSON_Delete(cmdlines_b64);
 }
@@ -578,13 +601,13 @@ static cJSON *processes_json(const struct manifest *m)
 		cJSON *o = cJSON_CreateObject();
 		add_int(o, "pid", p->pid);
 		add_int(o, "ppid", p->ppid);
-		add_str(o, "binary", p->binary);
+		add_ref(o, "binary", p->binary);
 		if (p->argv)
 			add_argv(o, "argv", p->argv, p->argv_len);
 		else
 			cJSON_AddNullToObject(o, "argv");
 		add_exact(o, "cwd", p->cwd);
-		cJSON_AddItemToObject(o, "exit", exit_json(&p->exit));
+		cJSON_AddItemToObjectCS(o, "exit", exit_json(&p->exit));
 		if (p->detached)
 			cJSON_AddTrueToObject(o, "detached");
 		add_int(o, "threads", p->threads);
@@ -642,26 +665,26 @@ static cJSON *manifest_to_json(const struct manifest *model, const struct run_in
 	add_str(tool, "name", PACKAGE_NAME);
 	add_str(tool, "version", PACKAGE_VERSION);
 	if (run) {
-		cJSON_AddItemToObject(root, "run", run_json(m, run));
-		cJSON_AddItemToObject(root, "host", host_json());
+		cJSON_AddItemToObjectCS(root, "run", run_json(m, run));
+		cJSON_AddItemToObjectCS(root, "host", host_json());
 	} else {
-		cJSON_AddItemToObject(root, "run", runs_json(runs, n_runs));
+		cJSON_AddItemToObjectCS(root, "run", runs_json(runs, n_runs));
 	}
-	cJSON_AddItemToObject(root, "binaries", binaries_json(m));
-	cJSON_AddItemToObject(root, "libraries", libraries_json(m));
-	cJSON_AddItemToObject(root, "files", files_json(m));
-	cJSON_AddItemToObject(root, "missing", missing_json(m));
+	cJSON_AddItemToObjectCS(root, "binaries", binaries_json(m));
+	cJSON_AddItemToObjectCS(root, "libraries", libraries_json(m));
+	cJSON_AddItemToObjectCS(root, "files", files_json(m));
+	cJSON_AddItemToObjectCS(root, "missing", missing_json(m));
 	if (m->packages_known) {
 		cJSON *pkgs = cJSON_AddArrayToObject(root, "packages");
 		for (size_t i = 0; i < m->n_packages; i++)
 			cJSON_AddItemToArray(pkgs, package_json(m->sorted_packages[i]));
 		cJSON *un = cJSON_AddArrayToObject(root, "unpackaged");
 		for (size_t i = 0; i < m->n_unpackaged; i++)
-			cJSON_AddItemToArray(un, jstr(m->unpackaged[i]));
+			cJSON_AddItemToArray(un, jref(m->unpackaged[i]));
 	}
 	per_binary_json(m, root);
 	if (run)
-		cJSON_AddItemToObject(root, "processes", processes_json(m));
+		cJSON_AddItemToObjectCS(root, "processes", processes_json(m));
 	free(view.sorted_binaries);
 	free(view.sorted_libraries);
 	free(view.sorted_files);

@@ -6,16 +6,31 @@
 #include "config.h"
 #include "manifest_text.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util.h"
 
+/* Whether one of the 8 bytes of `w` is zero. */
+static bool has_zero_byte(uint64_t w)
+{
+	return ((w - 0x0101010101010101ULL) & ~w & 0x8080808080808080ULL) != 0;
+}
+
 bool manifest_text_needs_escape(const char *s, size_t len)
 {
 	const unsigned char *u = (const unsigned char *)s;
-	for (size_t i = 0; i < len;) {
+	size_t i = 0;
+	/* Eight bytes at a time while none is NUL, a backslash or not ASCII: almost every string, whole. */
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w;
+		memcpy(&w, u + i, 8);
+		if ((w & 0x8080808080808080ULL) || has_zero_byte(w) || has_zero_byte(w ^ 0x5c5c5c5c5c5c5c5cULL))
+			break;
+	}
+	while (i < len) {
 		if (u[i] != 0 && u[i] < 0x80 && u[i] != '\\') {
 			i++; /* ASCII, as almost every byte is: no call */
 			continue;

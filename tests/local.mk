@@ -43,7 +43,10 @@ tests_fixtures_evlog_LDADD = -lpthread
 # is built with FP_COMPILE_FLAGS and FP_LINK_FLAGS (the sanitizers under
 # --enable-sanitizers), the fixtures are not.
 check_PROGRAMS += tests/unit/test_path tests/unit/test_maps tests/unit/test_secret tests/unit/test_hashcache \
-	tests/unit/test_trace_filter tests/unit/test_unwind_map
+	tests/unit/test_trace_filter tests/unit/test_unwind_map tests/unit/test_manifest_text
+tests_unit_test_manifest_text_CFLAGS = $(FP_COMPILE_FLAGS)
+tests_unit_test_manifest_text_LDFLAGS = $(FP_LINK_FLAGS)
+tests_unit_test_manifest_text_LDADD = $(FP_LIBS)
 tests_unit_test_unwind_map_CFLAGS = $(FP_COMPILE_FLAGS)
 tests_unit_test_unwind_map_LDFLAGS = $(FP_LINK_FLAGS)
 tests_unit_test_unwind_map_LDADD = $(FP_LIBS)
@@ -63,7 +66,7 @@ tests_unit_test_secret_LDFLAGS = $(FP_LINK_FLAGS)
 tests_unit_test_secret_LDADD = $(FP_LIBS)
 tests_unit_test_hashcache_LDADD = $(FP_LIBS)
 TESTS += tests/unit/test_path tests/unit/test_maps tests/unit/test_secret tests/unit/test_hashcache \
-	tests/unit/test_trace_filter tests/unit/test_unwind_map
+	tests/unit/test_trace_filter tests/unit/test_unwind_map tests/unit/test_manifest_text
 
 # Shell tests: run src/fingerprint and assert on the manifest with jq.
 FP_SHELL_TESTS = \
