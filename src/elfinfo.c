@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -310,17 +311,24 @@ static int read_elf(struct reader *r, struct elfinfo *e)
 	return 0;
 }
 
+static void elf_init(void)
+{
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		die(EXIT_INTERNAL, "libelf is out of date: %s", elf_errmsg(-1));
+}
+
+void elfinfo_init(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, elf_init);
+}
+
 int elfinfo_read(const char *path, struct elfinfo *e, char *err, size_t errsz)
 {
-	static bool initialised;
 	memset(e, 0, sizeof(*e));
 	if (errsz)
 		err[0] = '\0';
-	if (!initialised) {
-		if (elf_version(EV_CURRENT) == EV_NONE)
-			die(EXIT_INTERNAL, "libelf is out of date: %s", elf_errmsg(-1));
-		initialised = true;
-	}
+	elfinfo_init();
 	autoclose int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;

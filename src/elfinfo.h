@@ -44,6 +44,9 @@ struct elfinfo {
 	bool nodeflib;         /* DF_1_NODEFLIB: skip the default directories */
 };
 
+/* Check libelf's version, once, from any thread; fatal when out of date. Every user of libelf calls it first. */
+void elfinfo_init(void);
+
 /*
  * Read the ELF facts of the file at `path` into `out` (zeroed first; free
  * with elfinfo_free). Returns 0; -ENOEXEC when the file is not ELF;

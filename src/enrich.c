@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,6 +14,140 @@
 #include "hash.h"
 #include "pkgdb.h"
 #include "status.h"
+#include "util.h"
+
+/*
+ * ELF facts read ahead: while the command runs, a thread reads the facts of
+ * each binary and library as soon as it is recorded (the manifest's
+ * new_object hook), on the core the tracer leaves idle, and after the run
+ * goes on with those not read yet while the tracer's thread does the rest.
+ * enrich_facts takes them when the file is still the version read (device,
+ * inode, size, mtime, ctime), and reads the file itself otherwise.
+ */
+enum ahead_state { AHEAD_QUEUED, AHEAD_READING, AHEAD_DONE, AHEAD_TAKEN };
+
+struct ahead {
+	const char *path; /* interned by the manifest */
+	enum ahead_state state;
+	bool ok;          /* `e` and `version` hold the facts read */
+	struct file_version version;
+	struct elfinfo e;
+};
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond; /* an entry queued or done, or stop */
+	pthread_t thread;
+	bool running, stop;
+	struct ahead **q; /* in the order recorded; `next` is the worker's next */
+	size_t n, cap, next;
+	struct map by_path; /* path -> struct ahead */
+	size_t used, reread; /* facts taken as read ahead; read again, the file having changed */
+} ahead = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+
+static void read_ahead(struct ahead *a)
+{
+	struct stat st;
+	/* The version first: a change after it, even during the read, shows at the end. */
+	if (stat(a->path, &st) == 0 && S_ISREG(st.st_mode)) {
+		file_version_of(&st, &a->version);
+		a->ok = elfinfo_read(a->path, &a->e, NULL, 0) == 0;
+	}
+}
+
+static void *ahead_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&ahead.lock);
+	for (;;) {
+		while (!ahead.stop && ahead.next == ahead.n)
+			pthread_cond_wait(&ahead.cond, &ahead.lock);
+		if (ahead.next == ahead.n)
+			break; /* stopped, and nothing left */
+		struct ahead *a = ahead.q[ahead.next++];
+		if (a->state != AHEAD_QUEUED)
+			continue; /* taken after the run before its turn */
+		a->state = AHEAD_READING;
+		pthread_mutex_unlock(&ahead.lock);
+		read_ahead(a);
+		pthread_mutex_lock(&ahead.lock);
+		a->state = AHEAD_DONE;
+		pthread_cond_broadcast(&ahead.cond);
+	}
+	pthread_mutex_unlock(&ahead.lock);
+	return NULL;
+}
+
+void enrich_ahead(const char *path)
+{
+	pthread_mutex_lock(&ahead.lock);
+	if (!ahead.running && !ahead.stop) {
+		/* Every signal blocked in the thread: the tracer's thread takes them all (its waits are interrupted). */
+		sigset_t all, old;
+		sigfillset(&all);
+		elfinfo_init();
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		ahead.running = pthread_create(&ahead.thread, NULL, ahead_main, NULL) == 0;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (!ahead.running)
+			ahead.stop = true; /* no thread: every file is read after the run, as without */
+	}
+	if (ahead.running && !map_get(&ahead.by_path, path, strlen(path))) {
+		struct ahead *a = xcalloc(1, sizeof(*a));
+		a->path = path;
+		*map_slot(&ahead.by_path, path, strlen(path), NULL) = a;
+		xgrow(&ahead.q, &ahead.cap, ahead.n + 1, sizeof(*ahead.q));
+		ahead.q[ahead.n++] = a;
+		pthread_cond_broadcast(&ahead.cond);
+	}
+	pthread_mutex_unlock(&ahead.lock);
+}
+
+/* The facts of `path` read ahead into `e`, when the file is still the version `st` they were read from. */
+static bool take_ahead(const char *path, const struct stat *st, struct elfinfo *e)
+{
+	bool got = false;
+	pthread_mutex_lock(&ahead.lock);
+	struct ahead *a = ahead.n ? map_get(&ahead.by_path, path, strlen(path)) : NULL;
+	while (a && a->state == AHEAD_READING)
+		pthread_cond_wait(&ahead.cond, &ahead.lock);
+	if (a && a->state == AHEAD_DONE && a->ok) {
+		got = file_version_is(&a->version, st);
+		if (got) {
+			*e = a->e;
+			ahead.used++;
+		} else {
+			elfinfo_free(&a->e);
+			ahead.reread++;
+		}
+		a->ok = false;
+	}
+	if (a)
+		a->state = AHEAD_TAKEN;
+	pthread_mutex_unlock(&ahead.lock);
+	return got;
+}
+
+/* Stop the thread (once it has read what it was given) and drop what was not taken. */
+static void ahead_stop(void)
+{
+	pthread_mutex_lock(&ahead.lock);
+	ahead.stop = true;
+	pthread_cond_broadcast(&ahead.cond);
+	pthread_mutex_unlock(&ahead.lock);
+	if (ahead.running)
+		pthread_join(ahead.thread, NULL);
+	ahead.running = false;
+	for (size_t i = 0; i < ahead.n; i++) {
+		if (ahead.q[i]->ok)
+			elfinfo_free(&ahead.q[i]->e);
+		free(ahead.q[i]);
+	}
+	free(ahead.q);
+	map_free(&ahead.by_path);
+	ahead.q = NULL;
+	ahead.n = ahead.cap = ahead.next = 0;
+}
 
 void enrich_facts(struct manifest *m, const char *path, struct mf_facts *f)
 {
@@ -19,13 +155,14 @@ void enrich_facts(struct manifest *m, const char *path, struct mf_facts *f)
 	struct elfinfo e;
 	const char *host = manifest_host_path(m, path, hbuf);
 	struct stat st;
-	int r = elfinfo_read(host, &e, err, sizeof(err));
+	bool have_st = stat(host, &st) == 0;
 
 	/* The file an exec runs (symlinks followed): under tracing its setuid/setgid bits did not apply. */
-	if (stat(host, &st) == 0 && S_ISREG(st.st_mode)) {
+	if (have_st && S_ISREG(st.st_mode)) {
 		f->setuid = (st.st_mode & S_ISUID) != 0;
 		f->setgid = (st.st_mode & S_ISGID) != 0;
 	}
+	int r = have_st && !m->root && take_ahead(path, &st, &e) ? 0 : elfinfo_read(host, &e, err, sizeof(err));
 
 	if (r == 0) {
 		f->elf = xmalloc(sizeof(*f->elf));
@@ -297,6 +434,10 @@ void enrich_manifest(struct manifest *m, enum hash_mode mode, const struct times
 			take_facts_hash(&h, m, l->path, &l->facts, run_start);
 	}
 	classify_libraries(m);
+	if (ahead.n)
+		info("ELF facts: %zu of %zu objects read while the command ran, %zu read again (changed since)", ahead.used,
+		     m->n_binaries + m->n_libraries, ahead.reread);
+	ahead_stop();
 	for (size_t i = 0; mode == HASH_ALL && i < m->n_files; i++) {
 		struct mf_file *f = m->sorted_files[i];
 		if (!(f->access & ACCESS_READ))

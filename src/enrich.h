@@ -31,6 +31,14 @@ enum hash_mode {
 void enrich_manifest(struct manifest *m, enum hash_mode mode, const struct timespec *run_start,
 		     const struct hash_opts *ho);
 
+/*
+ * Have the ELF facts of the binary or library `path` (interned, kept until
+ * enrich_manifest) read now, on a thread of their own, while the command
+ * runs: the manifest's new_object hook of a traced run. enrich_manifest
+ * takes them when the file has not changed since, and stops the thread.
+ */
+void enrich_ahead(const char *path);
+
 /* Read the ELF facts or the #! line of `path` into `f`; counts a warning when unreadable. */
 void enrich_facts(struct manifest *m, const char *path, struct mf_facts *f);
 

@@ -143,6 +143,7 @@ int main(int argc, char **argv)
 	m->keep_secrets = cli.keep_secrets;
 	m->traced = true;
 	m->callers = cli.callers;
+	m->new_object = enrich_ahead;
 	topts.seccomp = cli.seccomp;
 	topts.follow_daemons = cli.follow_daemons;
 	topts.argv = cli.command;

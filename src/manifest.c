@@ -72,7 +72,11 @@ static void *entry_for(struct manifest *m, struct map *set, const char *path, si
 
 struct mf_binary *manifest_binary(struct manifest *m, const char *path)
 {
-	return entry_for(m, &m->binaries, path, sizeof(struct mf_binary), NULL);
+	bool created;
+	struct mf_binary *b = entry_for(m, &m->binaries, path, sizeof(struct mf_binary), &created);
+	if (created && m->new_object)
+		m->new_object(b->path);
+	return b;
 }
 
 struct mf_binary *manifest_add_binary(struct manifest *m, const char *path)
@@ -84,7 +88,10 @@ struct mf_binary *manifest_add_binary(struct manifest *m, const char *path)
 
 struct mf_library *manifest_add_library(struct manifest *m, const char *path, const char *binary)
 {
-	struct mf_library *l = entry_for(m, &m->libraries, path, sizeof(*l), NULL);
+	bool created;
+	struct mf_library *l = entry_for(m, &m->libraries, path, sizeof(*l), &created);
+	if (created && m->new_object)
+		m->new_object(l->path);
 	if (binary)
 		strset_add(&l->loaded_by, binary);
 	return l;

@@ -127,6 +127,7 @@ struct manifest {
 	bool traced;        /* a traced run (scan writes no env, cmdlines, processes) */
 	bool callers;       /* caller attribution on: openers carry their module */
 	const char *root;   /* scan --root: paths are inside this directory; NULL for "/" */
+	void (*new_object)(const char *path); /* called with each binary and library path recorded (interned); or NULL */
 	struct prov *prov;  /* a merged manifest: where each entry was seen (provenance.h); else NULL */
 
 	/* Package ownership (enrich_packages): run.packages, and whether owners were looked up. */

@@ -16,6 +16,7 @@
 #include <sys/user.h>
 #include <unistd.h>
 
+#include "elfinfo.h"
 #include "maps.h"
 #include "proc.h"
 #include "util.h"
@@ -851,8 +852,7 @@ static void setup(void)
 	/* Cached per IP, flushed when the snapshot changes (use_snapshot): without
 	 * it every step allocates its unwind info, blocking signals four times. */
 	unw_set_caching_policy(addr_space, UNW_CACHE_GLOBAL);
-	if (elf_version(EV_CURRENT) == EV_NONE)
-		die(EXIT_INTERNAL, "libelf is out of date: %s", elf_errmsg(-1));
+	elfinfo_init();
 	check_direct = getenv("FINGERPRINT_UNWIND_CHECK") != NULL;
 }
 

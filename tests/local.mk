@@ -71,6 +71,7 @@ TESTS += tests/unit/test_path tests/unit/test_maps tests/unit/test_secret tests/
 # Shell tests: run src/fingerprint and assert on the manifest with jq.
 FP_SHELL_TESTS = \
 	tests/single.test \
+	tests/elf-ahead.test \
 	tests/pipeline.test \
 	tests/make-project.test \
 	tests/threads.test \
