@@ -26,26 +26,32 @@ static cJSON *jstr_n(const char *s, size_t len)
 	return cJSON_CreateString(text);
 }
 
-static cJSON *jstr(const char *s)
+/*
+ * The JSON string of `s` (null for NULL), escaped when it must be. With
+ * `ref`, a string written as it is points at `s` (not copied, not freed
+ * with the tree): for strings of the model or the run, which outlive the
+ * tree (it is printed and deleted before they are freed).
+ */
+static cJSON *jtext(const char *s, bool ref)
 {
 	if (!s)
 		return cJSON_CreateNull();
 	size_t len = strlen(s);
-	return manifest_text_needs_escape(s, len) ? jstr_n(s, len) : cJSON_CreateString(s);
+	if (manifest_text_needs_escape(s, len))
+		return jstr_n(s, len);
+	return ref ? cJSON_CreateStringReference(s) : cJSON_CreateString(s);
 }
 
-/*
- * As jstr, but a string written as it is points at `s` (not copied, not
- * freed with the tree): for strings of the model or the run, which outlive
- * the tree (it is printed and deleted before they are freed).
- */
+static cJSON *jstr(const char *s)
+{
+	return jtext(s, false);
+}
+
 static cJSON *jref(const char *s)
 {
-	if (!s)
-		return cJSON_CreateNull();
-	size_t len = strlen(s);
-	return manifest_text_needs_escape(s, len) ? jstr_n(s, len) : cJSON_CreateStringReference(s);
+	return jtext(s, true);
 }
+
 
 /* A JSON string of the base64 of `s`, or NULL when `s` is written as it is (no "_b64" is needed). */
 static cJSON *jb64_n(const char *s, size_t len)
