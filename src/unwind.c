@@ -49,13 +49,21 @@ struct seg {
 	bool writable;
 };
 
-/* One mapped file, loaded once and shared by every process that maps it. */
+/*
+ * One mapped file, loaded once and shared by every process that maps it.
+ * At first only its program headers are read (where its segments go);
+ * the file itself is mapped when a stack walk first goes through it.
+ */
 struct uobj {
-	const unsigned char *data; /* the whole file, mapped read-only */
+	const char *path;          /* the key in `objects` */
+	struct file_version version; /* the file whose headers were read */
+	const unsigned char *data; /* the whole file, mapped read-only (object_data), or NULL */
 	size_t size;
+	bool data_tried;
 	struct seg *segs;
 	size_t nsegs;
-	bool has_table;            /* a usable .eh_frame_hdr binary-search table */
+	uint64_t eh_vaddr, eh_offset, eh_size; /* PT_GNU_EH_FRAME, when eh_size */
+	bool has_table;            /* a usable .eh_frame_hdr binary-search table (once data is mapped) */
 	uint64_t hdr_vaddr, table_vaddr, fde_count;
 	uint64_t text_lo, text_hi; /* vaddr range of the executable segments */
 	uint64_t entry;            /* e_entry */
@@ -261,10 +269,16 @@ static void load_table(struct uobj *o, uint64_t vaddr, uint64_t off, uint64_t si
 	o->has_table = true;
 }
 
+/*
+ * The object at `path`, from its ELF and program headers alone (a few
+ * reads, no mapping: most objects a process maps are never walked
+ * through). `bad` when it is not a 64-bit x86-64 ELF file with segments.
+ */
 static struct uobj *load_object(const char *path)
 {
 	struct uobj *o = xcalloc(1, sizeof(*o));
 	struct stat st;
+	o->path = path;
 	o->skip = is_skipped(path);
 	o->loader = strncmp(base_name(path), "ld-linux", 8) == 0 || strncmp(base_name(path), "ld64.so", 7) == 0;
 	o->bad = true;
@@ -272,12 +286,8 @@ static struct uobj *load_object(const char *path)
 	autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < 64)
 		return o;
-	void *data = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (data == MAP_FAILED)
-		return o;
-	o->data = data;
-	o->size = st.st_size;
-	Elf *elf = elf_memory((char *)data, st.st_size);
+	file_version_of(&st, &o->version);
+	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
 	GElf_Ehdr ehmem;
 	size_t nph;
 	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &ehmem) || gelf_getclass(elf) != ELFCLASS64 ||
@@ -303,12 +313,47 @@ static struct uobj *load_object(const char *path)
 					o->text_hi = ph->p_vaddr + ph->p_memsz;
 			}
 		} else if (ph->p_type == PT_GNU_EH_FRAME) {
-			load_table(o, ph->p_vaddr, ph->p_offset, ph->p_filesz);
+			o->eh_vaddr = ph->p_vaddr;
+			o->eh_offset = ph->p_offset;
+			o->eh_size = ph->p_filesz;
 		}
 	}
-	o->elf = elf;
+	elf_end(elf);
 	o->bad = o->nsegs == 0;
 	return o;
+}
+
+/*
+ * Map the whole file of `o` for its symbols, frame tables and read-only
+ * data, once. False when that fails or the file is no longer the one whose
+ * headers were read (replaced since it was mapped): then nothing is read
+ * from it, and a walk through it names no caller rather than a wrong one.
+ */
+static bool object_data(struct uobj *o)
+{
+	if (o->data_tried || o->bad)
+		return o->data != NULL;
+	o->data_tried = true;
+	struct stat st;
+	autoclose int fd = open(o->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0 || !file_version_is(&o->version, &st))
+		return false;
+	void *data = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (data == MAP_FAILED)
+		return false;
+	Elf *elf = elf_memory((char *)data, st.st_size);
+	if (!elf || elf_kind(elf) != ELF_K_ELF) {
+		if (elf)
+			elf_end(elf);
+		munmap(data, st.st_size);
+		return false;
+	}
+	o->data = data;
+	o->size = st.st_size;
+	o->elf = elf;
+	if (o->eh_size)
+		load_table(o, o->eh_vaddr, o->eh_offset, o->eh_size);
+	return true;
 }
 
 static struct uobj *object_of(struct umapping *mp)
@@ -517,7 +562,7 @@ static bool read_local(uint64_t addr, void *out, size_t len)
 {
 	struct umapping *mp = mapping_at(addr);
 	uint64_t bias;
-	if (!mp || !bias_of(mp, &bias))
+	if (!mp || !bias_of(mp, &bias) || !object_data(mp->obj))
 		return false;
 	uint64_t v = addr - bias;
 	for (size_t i = 0; i < mp->obj->nsegs; i++) {
@@ -614,7 +659,7 @@ static int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *p
 {
 	struct umapping *mp = mapping_at(ip);
 	uint64_t bias;
-	if (!mp || !bias_of(mp, &bias) || !mp->obj->has_table)
+	if (!mp || !bias_of(mp, &bias) || !object_data(mp->obj) || !mp->obj->has_table)
 		return -UNW_ENOINFO;
 	unw_dyn_info_t di;
 	memset(&di, 0, sizeof(di));
@@ -651,6 +696,7 @@ static const char *function_of(struct uobj *o, uint64_t v)
 		return m->name;
 	const struct sym *s = NULL;
 	struct sym_scan sc = { v, { 0, 0, NULL }, false };
+	object_data(o);
 	if (!o->syms_loaded && o->elf && o->sym_scans < SYM_SCANS) {
 		o->sym_scans++;
 		each_function(o->elf, scan_sym, &sc);
@@ -737,7 +783,7 @@ static bool frame_rule(struct uobj *o, uint64_t v, struct rule *out)
 		*r = (struct rule){ .vaddr = v, .valid = true };
 		if (!o->cfi_tried) {
 			o->cfi_tried = true;
-			o->cfi = o->elf ? dwarf_getcfi_elf(o->elf) : NULL;
+			o->cfi = object_data(o) ? dwarf_getcfi_elf(o->elf) : NULL;
 		}
 		Dwarf_Frame *fr;
 		if (!o->cfi || dwarf_cfi_addrframe(o->cfi, v, &fr) != 0)
@@ -920,6 +966,14 @@ void unwind_cleanup(void)
 		fprintf(stderr, "fingerprint: unwind check: %lu direct answers confirmed by a full walk, %lu full walks\n",
 			n_direct, n_walks);
 	check_direct = false;
+	size_t n = 0, read = 0;
+	MAP_FOREACH(&objects, i) {
+		n++;
+		read += ((struct uobj *)objects.vals[i])->data != NULL;
+	}
+	if (n)
+		info("callers: %zu of %zu objects mapped were read for stack walks, the others' program headers only",
+		     read, n);
 	MAP_FOREACH(&objects, i) {
 		struct uobj *o = objects.vals[i];
 		if (o->cfi)

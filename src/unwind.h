@@ -3,7 +3,8 @@
  * libunwind-ptrace (through our own accessors: instruction and stack pointer
  * from the syscall stop, the other registers only when a walk needs them,
  * memory through process_vm_readv, read-only segments of mapped files
- * served from a per-object cache shared by all processes) and names the
+ * served from a per-object cache shared by all processes, each file read
+ * only once a walk goes through it) and names the
  * first frame's object that is not in the skip set (the C library and the
  * language runtimes' I/O layers), with its function from .symtab/.dynsym.
  */
@@ -72,7 +73,7 @@ void unwind_invalidate(struct tgroup *g);
 /* Free a thread group's snapshot (when the group goes away). */
 void unwind_map_free(struct unwind_map *m);
 
-/* Release every cache. */
+/* Release every cache; with -v, say how many of the objects mapped were read for stack walks. */
 void unwind_cleanup(void);
 
 #endif

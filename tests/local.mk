@@ -177,6 +177,7 @@ FP_CALLERS_TESTS = \
 	tests/callers-cxx.test \
 	tests/callers-direct.test \
 	tests/callers-loader.test \
+	tests/callers-lazy.test \
 	tests/callers-off.test
 TESTS += $(FP_CALLERS_TESTS)
 EXTRA_DIST += \
@@ -261,7 +262,7 @@ FP_VALGRIND_TESTS = \
 	openat missing exit-status not-found seccomp python-ctypes mpi secrets cli \
 	deterministic atomic symlinks signals elf-facts hash packages how scan \
 	special-paths races schema callers callers-cxx callers-direct callers-loader \
-	callers-off diff check show merge status events
+	callers-lazy callers-off diff check show merge status events
 FP_VALGRIND_UNITS = test_path test_maps test_secret test_ldso test_ldd_compare
 FP_VALGRIND_TIMEOUT = 600
 check-valgrind: $(check_PROGRAMS) $(bin_PROGRAMS)
