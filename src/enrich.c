@@ -469,34 +469,84 @@ static void want(struct pkgdb *db, const char *path, const char *target)
 		pkgdb_want(db, target);
 }
 
+/*
+ * The package lookup proper: open the database, ask for every path of the
+ * finalised manifest and load the answers. It reads only the manifest's
+ * paths and targets, so it can run on a thread of its own while the hashes
+ * and ELF facts are taken (enrich_packages_start).
+ */
+static struct owners_job {
+	struct manifest *m;
+	bool cache, started;
+	pthread_t thread;
+	struct timespec t0;
+	struct pkgdb *db; /* NULL: `why` says why */
+	char why[512], err[512];
+	size_t failed;
+} owners_job;
+
+static void owners_lookup(struct owners_job *j)
+{
+	struct manifest *m = j->m;
+	j->db = pkgdb_open(m->root, j->why, sizeof(j->why));
+	if (!j->db)
+		return;
+	for (size_t i = 0; i < m->n_binaries; i++)
+		want(j->db, m->sorted_binaries[i]->path, m->sorted_binaries[i]->target);
+	for (size_t i = 0; i < m->n_libraries; i++)
+		want(j->db, m->sorted_libraries[i]->path, m->sorted_libraries[i]->target);
+	for (size_t i = 0; i < m->n_files; i++)
+		want(j->db, m->sorted_files[i]->path, m->sorted_files[i]->target);
+	pkgdb_use_cache(j->db, j->cache);
+	j->failed = pkgdb_load(j->db, j->err, sizeof(j->err));
+}
+
+static void *owners_main(void *arg)
+{
+	owners_lookup(arg);
+	return NULL;
+}
+
+void enrich_packages_start(struct manifest *m, bool lookup, bool cache)
+{
+	if (!lookup || owners_job.started)
+		return;
+	owners_job = (struct owners_job){ .m = m, .cache = cache };
+	clock_gettime(CLOCK_MONOTONIC, &owners_job.t0);
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old); /* the signals stay the main thread's */
+	owners_job.started = pthread_create(&owners_job.thread, NULL, owners_main, &owners_job) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
 void enrich_packages(struct manifest *m, bool lookup, bool cache)
 {
-	char why[512], err[512];
-	struct timespec t0, t1;
+	struct owners_job *j = &owners_job;
+	struct timespec t1;
 
 	if (!lookup) {
 		m->packages_lookup = "not looked up: --no-packages";
 		return;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	struct pkgdb *db = pkgdb_open(m->root, why, sizeof(why));
-	if (!db) {
-		char msg[600];
-		snprintf(msg, sizeof(msg), "not looked up: %s", why);
+	if (j->started) {
+		pthread_join(j->thread, NULL); /* no thread: looked up here, as without */
+	} else {
+		*j = (struct owners_job){ .m = m, .cache = cache };
+		clock_gettime(CLOCK_MONOTONIC, &j->t0);
+		owners_lookup(j);
+	}
+	j->started = false;
+	if (!j->db) {
+		char msg[sizeof(j->why) + 32];
+		snprintf(msg, sizeof(msg), "not looked up: %.*s", (int)sizeof(j->why), j->why);
 		m->packages_lookup = manifest_intern(m, msg);
 		return;
 	}
-	for (size_t i = 0; i < m->n_binaries; i++)
-		want(db, m->sorted_binaries[i]->path, m->sorted_binaries[i]->target);
-	for (size_t i = 0; i < m->n_libraries; i++)
-		want(db, m->sorted_libraries[i]->path, m->sorted_libraries[i]->target);
-	for (size_t i = 0; i < m->n_files; i++)
-		want(db, m->sorted_files[i]->path, m->sorted_files[i]->target);
-	pkgdb_use_cache(db, cache);
-	size_t failed = pkgdb_load(db, err, sizeof(err));
+	struct pkgdb *db = j->db;
 	bool cached = pkgdb_from_cache(db);
-	if (failed)
-		manifest_warn(m, "package-list-unreadable", "%s (%zu package lists unreadable)", err, failed);
+	if (j->failed)
+		manifest_warn(m, "package-list-unreadable", "%s (%zu package lists unreadable)", j->err, j->failed);
 
 	for (size_t i = 0; i < m->n_binaries; i++) {
 		struct mf_binary *b = m->sorted_binaries[i];
@@ -512,9 +562,10 @@ void enrich_packages(struct manifest *m, bool lookup, bool cache)
 	}
 	m->packages_lookup = pkgdb_kind(db); /* a static string */
 	pkgdb_free(db);
+	j->db = NULL;
 	m->packages_known = true;
 	manifest_finalize_packages(m);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	info("package owners looked up in %.1f ms%s", (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
-		(double)(t1.tv_nsec - t0.tv_nsec) / 1e6, cached ? " (from the cache)" : "");
+	info("package owners looked up in %.1f ms%s", (double)(t1.tv_sec - j->t0.tv_sec) * 1e3 +
+		(double)(t1.tv_nsec - j->t0.tv_nsec) / 1e6, cached ? " (from the cache)" : "");
 }

@@ -53,4 +53,13 @@ void enrich_facts(struct manifest *m, const char *path, struct mf_facts *f);
  */
 void enrich_packages(struct manifest *m, bool lookup, bool cache);
 
+/*
+ * Start enrich_packages' lookup now, on a thread of its own, so that it
+ * runs alongside enrich_manifest: call it after manifest_finalize, with
+ * the same arguments as the enrich_packages that follows, which then waits
+ * for it. Between the two, only the facts, hashes and warnings of `m` may
+ * change, not its paths. Without a thread, enrich_packages does it all.
+ */
+void enrich_packages_start(struct manifest *m, bool lookup, bool cache);
+
 #endif

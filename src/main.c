@@ -186,6 +186,7 @@ int main(int argc, char **argv)
 	struct timespec t_enrich, t_packages, t_write;
 	clock_gettime(CLOCK_MONOTONIC, &t_enrich);
 	manifest_finalize(m);
+	enrich_packages_start(m, cli.packages, cli.owner_cache);
 	struct hash_opts hopts = { .jobs = cli.hash_jobs, .cache = cli.hash_cache,
 				   .progress = status_enabled() ? status_progress : NULL };
 	enrich_manifest(m, (enum hash_mode)cli.hash_mode, &run.start, &hopts);

@@ -151,6 +151,7 @@ int scan_main(int argc, char **argv)
 	ldso_free(l);
 
 	manifest_finalize(m);
+	enrich_packages_start(m, o.packages, o.owner_cache);
 	struct hash_opts hopts = { .jobs = o.hash_jobs, .cache = o.hash_cache };
 	enrich_manifest(m, o.hash_mode == HASH_NONE ? HASH_NONE : HASH_ELF, NULL, &hopts);
 	enrich_packages(m, o.packages, o.owner_cache);

@@ -99,6 +99,7 @@ FP_SHELL_TESTS = \
 	tests/packages.test \
 	tests/packages-rpm.test \
 	tests/packages-cache.test \
+	tests/packages-thread.test \
 	tests/stops.test \
 	tests/exec-image.test \
 	tests/cwd-shared.test \
