@@ -287,6 +287,7 @@ static struct uobj *load_object(const char *path)
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < 64)
 		return o;
 	file_version_of(&st, &o->version);
+	elfinfo_init(); /* a snapshot may be patched before the first walk */
 	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
 	GElf_Ehdr ehmem;
 	size_t nph;
