@@ -77,9 +77,9 @@ int path_resolve(char *out, size_t outsz, const char *base, const char *path)
 	return (int)len;
 }
 
-static int read_link(const char *link, char *out, size_t outsz)
+static int read_link(int dirfd, const char *link, char *out, size_t outsz)
 {
-	ssize_t n = readlink(link, out, outsz);
+	ssize_t n = readlinkat(dirfd, link, out, outsz);
 	if (n < 0)
 		return -errno;
 	if ((size_t)n >= outsz)
@@ -107,9 +107,9 @@ static int dup_tracee_fd(pid_t pid, int fd)
 }
 
 /* A link read into `out`: not a path (a socket, a pipe, an anonymous inode) is -ENOENT. */
-static int fd_link(const char *link, char *out, size_t outsz)
+static int fd_link(int dirfd, const char *link, char *out, size_t outsz)
 {
-	int n = read_link(link, out, outsz);
+	int n = read_link(dirfd, link, out, outsz);
 	return n > 0 && out[0] != '/' ? -ENOENT : n;
 }
 
@@ -117,7 +117,7 @@ int path_of_fd(pid_t pid, int fd, char *out, size_t outsz)
 {
 	char link[64];
 	snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)pid, fd);
-	return fd_link(link, out, outsz);
+	return fd_link(AT_FDCWD, link, out, outsz);
 }
 
 int path_of_fd_dup(pid_t pid, int fd, char *out, size_t outsz)
@@ -127,9 +127,13 @@ int path_of_fd_dup(pid_t pid, int fd, char *out, size_t outsz)
 		return -EBADF;
 	if (dup < 0)
 		return path_of_fd(pid, fd, out, outsz);
+	/* Our own fd directory, opened once: a name in it is then one lookup, not four and a symlink. */
+	static int self_fds = -2;
+	if (self_fds == -2)
+		self_fds = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	char link[64];
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", dup);
-	int n = fd_link(link, out, outsz);
+	snprintf(link, sizeof(link), self_fds >= 0 ? "%d" : "/proc/self/fd/%d", dup);
+	int n = fd_link(self_fds >= 0 ? self_fds : AT_FDCWD, link, out, outsz);
 	close(dup);
 	return n;
 }
@@ -138,7 +142,7 @@ static int proc_link(pid_t pid, const char *name, char *out, size_t outsz)
 {
 	char link[64];
 	snprintf(link, sizeof(link), "/proc/%d/%s", (int)pid, name);
-	return read_link(link, out, outsz);
+	return read_link(AT_FDCWD, link, out, outsz);
 }
 
 int path_of_cwd(pid_t pid, char *out, size_t outsz)

@@ -26,7 +26,8 @@ int path_of_fd(pid_t pid, int fd, char *out, size_t outsz);
 
 /*
  * The same, from a duplicate of the descriptor (pidfd_getfd) named through
- * this process's /proc/self/fd, so that no /proc entry of PID is built: a
+ * this process's /proc/self/fd (opened once, O_PATH, and kept: each name is
+ * then one lookup in it), so that no /proc entry of PID is built: a
  * process's first lookup there builds several (PID, fd, FD), which costs
  * more than duplicating. Falls back to path_of_fd when pidfd_getfd is
  * missing (Linux < 5.6) or refused, or PID is a thread other than its
