@@ -88,21 +88,28 @@ static int read_link(int dirfd, const char *link, char *out, size_t outsz)
 	return (int)n;
 }
 
-/* Descriptor `fd` of thread `pid`, duplicated into this process (to close), or -errno. */
-static int dup_tracee_fd(pid_t pid, int fd)
+int path_pidfd(pid_t tid)
 {
 	static bool no_thread_pidfd; /* before Linux 6.9: leaders only */
-	int pfd = -1, r;
-	if (!no_thread_pidfd && (pfd = (int)syscall(SYS_pidfd_open, pid, PIDFD_THREAD)) < 0 && errno == EINVAL)
+	int pfd = -1;
+	if (!no_thread_pidfd && (pfd = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD)) < 0 && errno == EINVAL)
 		no_thread_pidfd = true;
 	if (pfd < 0 && no_thread_pidfd)
-		pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+		pfd = (int)syscall(SYS_pidfd_open, tid, 0);
+	return pfd < 0 ? -errno : pfd;
+}
+
+/* Descriptor `fd` of thread `pid` (through `pidfd` when >= 0), duplicated into this process (to close), or -errno. */
+static int dup_tracee_fd(pid_t pid, int pidfd, int fd)
+{
+	int pfd = pidfd >= 0 ? pidfd : path_pidfd(pid), r;
 	if (pfd < 0)
-		return -errno;
+		return pfd;
 	r = (int)syscall(SYS_pidfd_getfd, pfd, fd, 0);
 	if (r < 0)
 		r = -errno;
-	close(pfd);
+	if (pfd != pidfd)
+		close(pfd);
 	return r;
 }
 
@@ -120,9 +127,9 @@ int path_of_fd(pid_t pid, int fd, char *out, size_t outsz)
 	return fd_link(AT_FDCWD, link, out, outsz);
 }
 
-int path_of_fd_dup(pid_t pid, int fd, char *out, size_t outsz)
+int path_of_fd_dup(pid_t pid, int pidfd, int fd, char *out, size_t outsz)
 {
-	int dup = dup_tracee_fd(pid, fd);
+	int dup = dup_tracee_fd(pid, pidfd, fd);
 	if (dup == -EBADF)
 		return -EBADF;
 	if (dup < 0)

@@ -32,9 +32,13 @@ int path_of_fd(pid_t pid, int fd, char *out, size_t outsz);
  * more than duplicating. Falls back to path_of_fd when pidfd_getfd is
  * missing (Linux < 5.6) or refused, or PID is a thread other than its
  * group's leader and the kernel has no PIDFD_THREAD (< 6.9). -EBADF when
- * the tracee has no such descriptor.
+ * the tracee has no such descriptor. `pidfd`: path_pidfd(pid)'s, used and
+ * left open, or -1 to open one here.
  */
-int path_of_fd_dup(pid_t pid, int fd, char *out, size_t outsz);
+int path_of_fd_dup(pid_t pid, int pidfd, int fd, char *out, size_t outsz);
+
+/* A pidfd of thread `tid` (PIDFD_THREAD; of its process before Linux 6.9, when `tid` leads it), to close; or -errno. */
+int path_pidfd(pid_t tid);
 
 /* Read /proc/PID/cwd (or /proc/PID/exe) into `out`. Returns the length or -errno. */
 int path_of_cwd(pid_t pid, char *out, size_t outsz);

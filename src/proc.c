@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Open addressing on tid with linear probing and backward-shift deletion. */
 static struct proc **slots;
@@ -72,6 +73,7 @@ struct proc *proc_new(pid_t tid, struct tgroup *group, const struct tgroup *pare
 {
 	struct proc *p = xcalloc(1, sizeof(*p));
 	p->tid = tid;
+	p->pidfd = -1;
 	if (group) {
 		p->tg = group;
 	} else {
@@ -93,12 +95,18 @@ void proc_rekey(struct proc *p, pid_t new_tid)
 {
 	unlink_slot(find(p->tid));
 	p->tid = new_tid;
+	int fd = proc_take_pidfd(p); /* the old tid's */
+	if (fd >= 0)
+		close(fd);
 	insert(p);
 }
 
 void proc_remove(struct proc *p)
 {
 	unlink_slot(find(p->tid));
+	int fd = proc_take_pidfd(p);
+	if (fd >= 0)
+		close(fd);
 	if (--p->tg->refs == 0) {
 		unwind_map_free(p->tg->umap);
 		free(p->tg->loader_opens);
@@ -107,6 +115,30 @@ void proc_remove(struct proc *p)
 		free(p->tg);
 	}
 	free(p);
+}
+
+static size_t npidfds; /* kept by procs */
+
+void proc_keep_pidfd(struct proc *p, int fd)
+{
+	int old = proc_take_pidfd(p);
+	if (old >= 0)
+		close(old);
+	p->pidfd = fd;
+	npidfds += fd >= 0;
+}
+
+int proc_take_pidfd(struct proc *p)
+{
+	int fd = p->pidfd;
+	npidfds -= fd >= 0;
+	p->pidfd = -1;
+	return fd;
+}
+
+size_t proc_pidfds(void)
+{
+	return npidfds;
 }
 
 size_t proc_count(void)

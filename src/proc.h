@@ -60,6 +60,7 @@ struct proc {
 	struct tgroup *tg;
 	struct pending sc;
 	struct ev_pending *ev;  /* --events: the call being logged (events.c owns it), or NULL */
+	int pidfd;              /* this thread's, for its first descriptor named (syscalls.c), or -1: proc_keep_pidfd */
 };
 
 /* Returns the proc of `tid`, or NULL. */
@@ -80,6 +81,13 @@ void proc_remove(struct proc *p);
 
 /* Number of live traced threads. */
 size_t proc_count(void);
+
+/* Give `p` the pidfd `fd`, closed when p goes or moves to another tid (or another is given). */
+void proc_keep_pidfd(struct proc *p, int fd);
+/* Take p's pidfd back (the caller closes it): it, or -1 when p keeps none. */
+int proc_take_pidfd(struct proc *p);
+/* How many pidfds procs keep. */
+size_t proc_pidfds(void);
 
 /* Call fn on every live proc (fn may not add or remove procs). */
 void proc_foreach(void (*fn)(struct proc *p, void *ctx), void *ctx);

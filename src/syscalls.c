@@ -25,6 +25,7 @@
 static struct manifest *mf;
 static char raw[PATH_MAX];  /* the path as the tracee passed it */
 static char base[PATH_MAX]; /* the directory of a dirfd */
+static int stale_pidfd = -1; /* a pidfd used: closed after the tracee's resume */
 
 #define SEN(x) sys_##x
 #define HANDLER(x) static bool sys_##x(struct proc *p, const struct sysent *se __attribute__((unused)), \
@@ -178,8 +179,27 @@ static const char *cwd_of(struct proc *p)
  */
 static int fd_path(struct proc *p, int fd)
 {
-	return p->tg->fds_named++ == 0 ? path_of_fd_dup(p->tid, fd, base, sizeof(base))
-				       : path_of_fd(p->tid, fd, base, sizeof(base));
+	if (p->tg->fds_named++ > 0)
+		return path_of_fd(p->tid, fd, base, sizeof(base));
+	int r = path_of_fd_dup(p->tid, p->pidfd, fd, base, sizeof(base));
+	if (p->pidfd >= 0)
+		stale_pidfd = proc_take_pidfd(p); /* closed once p runs again (syscalls_resumed) */
+	return r;
+}
+
+#define PIDFDS_AHEAD_MAX 64 /* open at once: a wide tree of processes must not use up descriptors */
+
+void syscalls_resumed(struct proc *p, bool execd)
+{
+	if (stale_pidfd >= 0)
+		close(stale_pidfd);
+	stale_pidfd = -1;
+	/* Most processes name one descriptor, the loader's mmap of libc, soon after their exec. */
+	if (execd && p->pidfd < 0 && p->tg->fds_named == 0 && proc_pidfds() < PIDFDS_AHEAD_MAX) {
+		int r = path_pidfd(p->tid);
+		if (r >= 0)
+			proc_keep_pidfd(p, r);
+	}
 }
 
 /*

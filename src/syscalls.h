@@ -76,4 +76,11 @@ struct exec_start {
  */
 void syscalls_exec_done(struct proc *p, const struct exec_start *at);
 
+/*
+ * `p` was resumed: do what needs no stopped tracee while it runs (the
+ * tracer would only wait otherwise). After an exec (`execd`), open the
+ * pidfd its first descriptor naming will use; close one no longer needed.
+ */
+void syscalls_resumed(struct proc *p, bool execd);
+
 #endif

@@ -468,6 +468,7 @@ static void on_syscall_stop(struct event *ev)
 		}
 	}
 	resume(p, ev->tid, 0);
+	syscalls_resumed(p, false);
 }
 
 /* The bookkeeping of a fork, vfork or clone event; the parent stays stopped. */
@@ -563,6 +564,7 @@ static void on_exec(struct event *ev)
 	if (p->flags & PROC_EVENT)
 		events_exec(p);
 	resume(p, ev->tid, 0);
+	syscalls_resumed(p, true);
 }
 
 /*
