@@ -146,6 +146,7 @@ int main(int argc, char **argv)
 	m->new_object = enrich_ahead;
 	topts.seccomp = cli.seccomp;
 	topts.follow_daemons = cli.follow_daemons;
+	topts.busy_wait = cli.busy_wait;
 	topts.argv = cli.command;
 	topts.attach = cli.attach;
 	topts.n_attach = cli.n_attach;

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -266,11 +267,103 @@ static bool attach_time_up(void)
 	       (now.tv_sec == attach_deadline.tv_sec && now.tv_nsec >= attach_deadline.tv_nsec);
 }
 
+/*
+ * Busy-waiting: once a stop is served, the tracer polls for the next one
+ * for up to BUSY_WAIT_US before it sleeps in waitpid. Woken from a sleep,
+ * it comes back through the scheduler (an interrupt to a halted CPU, on a
+ * virtual machine a halted virtual CPU resumed), which costs more than
+ * serving most stops; polling keeps its CPU awake, and the next stop of a
+ * process that runs on alone (an exec's loader, an open's exit) is often
+ * there within microseconds. Only while a CPU is free for it: no more traced
+ * threads than CPUs fingerprint may use, and no more tasks running on the
+ * machine than those CPUs (/proc/loadavg, read once a millisecond at most),
+ * so that a parallel build or MPI job keeps every CPU. --no-busy-wait turns
+ * it off.
+ */
+#define BUSY_WAIT_US 50
+#define BUSY_LOAD_EVERY_US 1000
+
+static struct {
+	int ncpu;             /* CPUs this process may run on; 0 until first asked */
+	int loadavg;          /* /proc/loadavg, or -1 */
+	bool force;           /* FINGERPRINT_BUSY_WAIT=force (the tests): whatever the load */
+	bool free;            /* a CPU was free at the last look */
+	uint64_t looked_at;   /* then (busy_now) */
+	unsigned long caught, slept, skipped;
+} busy;
+
+static uint64_t busy_now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
+}
+
+/* Whether a CPU is free for polling: no more traced threads, and no more tasks running, than CPUs. */
+static bool busy_cpu_free(uint64_t now)
+{
+	if (!busy.ncpu) {
+		cpu_set_t set;
+		const char *f = getenv("FINGERPRINT_BUSY_WAIT");
+		busy.ncpu = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 1;
+		busy.loadavg = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+		busy.force = f && strcmp(f, "force") == 0;
+		busy.looked_at = now - BUSY_LOAD_EVERY_US;
+	}
+	if (busy.force)
+		return true;
+	if (busy.ncpu < 2 || proc_count() > (size_t)busy.ncpu)
+		return false;
+	if (now - busy.looked_at >= BUSY_LOAD_EVERY_US) {
+		char b[128];
+		ssize_t n = busy.loadavg >= 0 ? pread(busy.loadavg, b, sizeof(b) - 1, 0) : -1;
+		int running = 0; /* "0.75 0.77 0.69 1/82 1848": tasks running now, this one included */
+		if (n > 0) {
+			b[n] = '\0';
+			if (sscanf(b, "%*s %*s %*s %d/", &running) != 1)
+				running = 0;
+		}
+		busy.free = running > 0 && running <= busy.ncpu;
+		busy.looked_at = now;
+	}
+	return busy.free;
+}
+
+/* The next wait status, polled for up to BUSY_WAIT_US: waitpid's result, 0 when none came (or not tried). */
+static pid_t busy_wait(int *status)
+{
+	uint64_t t0 = busy_now();
+	if (!opts->busy_wait || !busy_cpu_free(t0)) {
+		busy.skipped++;
+		return 0;
+	}
+	pid_t tid;
+	do
+		tid = waitpid(-1, status, __WALL | WNOHANG);
+	while (tid == 0 && busy_now() - t0 < BUSY_WAIT_US);
+	if (tid == 0)
+		busy.slept++;
+	else
+		busy.caught++;
+	return tid;
+}
+
+/* Stops by kind, for -v: what the seccomp filter and skipped exits save. */
+static unsigned long n_entry_stops, n_exit_stops;
+
+static void report_stops(void)
+{
+	info("syscall stops: %lu at entry, %lu at exit", n_entry_stops, n_exit_stops);
+	info("busy-waiting: %lu stops caught polling, %lu waits slept after %d us of it, %lu slept at once",
+	     busy.caught, busy.slept, BUSY_WAIT_US, busy.skipped);
+}
+
 /* Wait for the next stop of any tracee and classify it. Returns NULL when none is left. */
 static struct event *next_event(void)
 {
 	static struct event ev;
 	int status;
+	bool polled = false;
 
 	for (;;) {
 		if (status_due)
@@ -286,7 +379,16 @@ static struct event *next_event(void)
 			result->interrupted_by = interrupted;
 			proc_foreach(kill_tracee, NULL);
 		}
-		pid_t tid = waitpid(-1, &status, __WALL);
+		pid_t tid = polled ? 0 : busy_wait(&status);
+		if (tid == 0 && !polled) {
+			polled = true;
+			if (events_on)
+				events_poll();
+			continue; /* a signal may have come meanwhile: the checks above again, then sleep */
+		}
+		if (tid == 0)
+			tid = waitpid(-1, &status, __WALL);
+		polled = false;
 		if (events_on)
 			events_poll(); /* SIGUSR1 (--events-tail) interrupts the wait */
 		if (tid < 0) {
@@ -435,9 +537,6 @@ static void syscall_entered(struct proc *p, uint32_t arch, uint64_t nr, const ui
 	if (se && syscalls_entry(p, se, args))
 		p->flags |= PROC_IN_SYSCALL;
 }
-
-/* Stops by kind, for -v: what the seccomp filter and skipped exits save. */
-static unsigned long n_entry_stops, n_exit_stops;
 
 static void on_syscall_stop(struct event *ev)
 {
@@ -976,7 +1075,7 @@ void tracer_run(const struct tracer_opts *o, struct manifest *m, struct trace_re
 		while (dispatch_event(next_event()))
 			;
 		wake_timer(false, 0);
-		info("syscall stops: %lu at entry, %lu at exit", n_entry_stops, n_exit_stops);
+		report_stops();
 		return;
 	}
 	first_pid = launch(&errfd);
@@ -995,7 +1094,7 @@ void tracer_run(const struct tracer_opts *o, struct manifest *m, struct trace_re
 		;
 	if (status_enabled())
 		wake_timer(false, 0);
-	info("syscall stops: %lu at entry, %lu at exit", n_entry_stops, n_exit_stops);
+	report_stops();
 	read_launch_error(errfd);
 	if (!res->exit.exited)
 		res->complete = false;

@@ -20,6 +20,7 @@ struct tracer_opts {
 	 * fail with ENOSYS.
 	 */
 	bool follow_daemons;
+	bool busy_wait;     /* poll a moment for each stop before sleeping, while a CPU is free */
 	char *const *argv;  /* the command, NULL-terminated; NULL in attach mode */
 	/*
 	 * Attach mode (n_attach > 0): trace these running processes (every

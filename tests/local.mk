@@ -72,6 +72,7 @@ TESTS += tests/unit/test_path tests/unit/test_maps tests/unit/test_secret tests/
 FP_SHELL_TESTS = \
 	tests/single.test \
 	tests/elf-ahead.test \
+	tests/busy-wait.test \
 	tests/pipeline.test \
 	tests/make-project.test \
 	tests/threads.test \
