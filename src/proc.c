@@ -91,22 +91,25 @@ struct proc *proc_new(pid_t tid, struct tgroup *group, const struct tgroup *pare
 	return p;
 }
 
+static void proc_drop_pidfd(struct proc *p)
+{
+	int fd = proc_take_pidfd(p);
+	if (fd >= 0)
+		close(fd);
+}
+
 void proc_rekey(struct proc *p, pid_t new_tid)
 {
 	unlink_slot(find(p->tid));
 	p->tid = new_tid;
-	int fd = proc_take_pidfd(p); /* the old tid's */
-	if (fd >= 0)
-		close(fd);
+	proc_drop_pidfd(p); /* the old tid's */
 	insert(p);
 }
 
 void proc_remove(struct proc *p)
 {
 	unlink_slot(find(p->tid));
-	int fd = proc_take_pidfd(p);
-	if (fd >= 0)
-		close(fd);
+	proc_drop_pidfd(p);
 	if (--p->tg->refs == 0) {
 		unwind_map_free(p->tg->umap);
 		free(p->tg->loader_opens);
@@ -121,9 +124,7 @@ static size_t npidfds; /* kept by procs */
 
 void proc_keep_pidfd(struct proc *p, int fd)
 {
-	int old = proc_take_pidfd(p);
-	if (old >= 0)
-		close(old);
+	proc_drop_pidfd(p);
 	p->pidfd = fd;
 	npidfds += fd >= 0;
 }

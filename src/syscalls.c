@@ -182,8 +182,11 @@ static int fd_path(struct proc *p, int fd)
 	if (p->tg->fds_named++ > 0)
 		return path_of_fd(p->tid, fd, base, sizeof(base));
 	int r = path_of_fd_dup(p->tid, p->pidfd, fd, base, sizeof(base));
-	if (p->pidfd >= 0)
+	if (p->pidfd >= 0) {
+		if (stale_pidfd >= 0)
+			close(stale_pidfd);
 		stale_pidfd = proc_take_pidfd(p); /* closed once p runs again (syscalls_resumed) */
+	}
 	return r;
 }
 

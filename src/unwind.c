@@ -967,14 +967,14 @@ void unwind_cleanup(void)
 		fprintf(stderr, "fingerprint: unwind check: %lu direct answers confirmed by a full walk, %lu full walks\n",
 			n_direct, n_walks);
 	check_direct = false;
-	size_t n = 0, read = 0;
+	size_t n = 0, n_read = 0;
 	MAP_FOREACH(&objects, i) {
 		n++;
-		read += ((struct uobj *)objects.vals[i])->data != NULL;
+		n_read += ((struct uobj *)objects.vals[i])->data != NULL;
 	}
 	if (n)
 		info("callers: %zu of %zu objects mapped were read for stack walks, the others' program headers only",
-		     read, n);
+		     n_read, n);
 	MAP_FOREACH(&objects, i) {
 		struct uobj *o = objects.vals[i];
 		if (o->cfi)
