@@ -250,8 +250,10 @@ static void scan_sym(const struct fsym *f, void *ctx)
 /* Read the .eh_frame_hdr header at file offset `off`: where its search table is. */
 static void load_table(struct uobj *o, uint64_t vaddr, uint64_t off, uint64_t size)
 {
+	if (!span_within(o->size, off, size) || size < 12)
+		return;
 	const unsigned char *h = o->data + off;
-	if (off + size > o->size || size < 12 || h[0] != 1)
+	if (h[0] != 1)
 		return;
 	uint8_t ptr_enc = h[1], count_enc = h[2], table_enc = h[3];
 	/* What every toolchain writes, and what libunwind's search supports. */
@@ -304,6 +306,9 @@ static struct uobj *load_object(const char *path)
 		GElf_Phdr *ph = gelf_getphdr(elf, (int)i, &mem);
 		if (!ph)
 			continue;
+		if (!span_within((uint64_t)st.st_size, ph->p_offset, ph->p_filesz) ||
+		    !span_within(UINT64_MAX - 4096, ph->p_vaddr, ph->p_memsz) || ph->p_filesz > ph->p_memsz)
+			continue; /* crafted or truncated: never read from, nor used to place code */
 		if (ph->p_type == PT_LOAD) {
 			o->segs = xrealloc(o->segs, (o->nsegs + 1) * sizeof(*o->segs));
 			o->segs[o->nsegs++] = (struct seg){ ph->p_vaddr, ph->p_offset, ph->p_filesz, (ph->p_flags & PF_W) != 0 };
@@ -568,8 +573,8 @@ static bool read_local(uint64_t addr, void *out, size_t len)
 	uint64_t v = addr - bias;
 	for (size_t i = 0; i < mp->obj->nsegs; i++) {
 		const struct seg *s = &mp->obj->segs[i];
-		if (!s->writable && v >= s->vaddr && v + len <= s->vaddr + s->filesz &&
-		    s->offset + (v - s->vaddr) + len <= mp->obj->size) {
+		if (!s->writable && v >= s->vaddr && span_within(s->filesz, v - s->vaddr, len) &&
+		    span_within(mp->obj->size, s->offset + (v - s->vaddr), len)) {
 			memcpy(out, mp->obj->data + s->offset + (v - s->vaddr), len);
 			return true;
 		}

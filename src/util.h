@@ -43,6 +43,9 @@ static inline void freep(void *p) { free(*(void **)p); }
 static inline void closep(int *fd) { if (*fd >= 0) close(*fd); }
 #define autofree __attribute__((cleanup(freep)))
 #define autoclose __attribute__((cleanup(closep)))
+/* Whether [off, off + len) lies inside [0, total), with no wrap-around for crafted offsets. */
+static inline bool span_within(uint64_t total, uint64_t off, uint64_t len) { return off <= total && len <= total - off; }
+
 static inline void *steal_pointer(void *pp)
 {
 	void **p = pp, *v = *p;

@@ -180,6 +180,7 @@ FP_CALLERS_TESTS = \
 	tests/callers-direct.test \
 	tests/callers-loader.test \
 	tests/callers-lazy.test \
+	tests/callers-crafted.test \
 	tests/callers-off.test
 TESTS += $(FP_CALLERS_TESTS)
 EXTRA_DIST += \
