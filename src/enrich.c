@@ -83,12 +83,8 @@ void enrich_ahead(const char *path)
 	pthread_mutex_lock(&ahead.lock);
 	if (!ahead.running && !ahead.stop) {
 		/* Every signal blocked in the thread: the tracer's thread takes them all (its waits are interrupted). */
-		sigset_t all, old;
-		sigfillset(&all);
 		elfinfo_init();
-		pthread_sigmask(SIG_SETMASK, &all, &old);
-		ahead.running = pthread_create(&ahead.thread, NULL, ahead_main, NULL) == 0;
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		ahead.running = thread_start(&ahead.thread, NULL, ahead_main, NULL) == 0;
 		if (!ahead.running)
 			ahead.stop = true; /* no thread: every file is read after the run, as without */
 	}
@@ -479,7 +475,7 @@ static struct owners_job {
 	struct manifest *m;
 	bool cache, started;
 	pthread_t thread;
-	struct timespec t0;
+	uint64_t took_us; /* the lookup's own time (on its thread, alongside the hashes) */
 	struct pkgdb *db; /* NULL: `why` says why */
 	char why[512], err[512];
 	size_t failed;
@@ -491,6 +487,7 @@ static void owners_lookup(struct owners_job *j)
 	j->db = pkgdb_open(m->root, j->why, sizeof(j->why));
 	if (!j->db)
 		return;
+	uint64_t t0 = monotonic_us();
 	for (size_t i = 0; i < m->n_binaries; i++)
 		want(j->db, m->sorted_binaries[i]->path, m->sorted_binaries[i]->target);
 	for (size_t i = 0; i < m->n_libraries; i++)
@@ -499,6 +496,7 @@ static void owners_lookup(struct owners_job *j)
 		want(j->db, m->sorted_files[i]->path, m->sorted_files[i]->target);
 	pkgdb_use_cache(j->db, j->cache);
 	j->failed = pkgdb_load(j->db, j->err, sizeof(j->err));
+	j->took_us = monotonic_us() - t0;
 }
 
 static void *owners_main(void *arg)
@@ -512,31 +510,24 @@ void enrich_packages_start(struct manifest *m, bool lookup, bool cache)
 	if (!lookup || owners_job.started)
 		return;
 	owners_job = (struct owners_job){ .m = m, .cache = cache };
-	clock_gettime(CLOCK_MONOTONIC, &owners_job.t0);
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old); /* the signals stay the main thread's */
-	owners_job.started = pthread_create(&owners_job.thread, NULL, owners_main, &owners_job) == 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	owners_job.started = thread_start(&owners_job.thread, NULL, owners_main, &owners_job) == 0;
 }
 
 void enrich_packages(struct manifest *m, bool lookup, bool cache)
 {
 	struct owners_job *j = &owners_job;
-	struct timespec t1;
 
 	if (!lookup) {
 		m->packages_lookup = "not looked up: --no-packages";
 		return;
 	}
-	if (j->started) {
-		pthread_join(j->thread, NULL); /* no thread: looked up here, as without */
-	} else {
-		*j = (struct owners_job){ .m = m, .cache = cache };
-		clock_gettime(CLOCK_MONOTONIC, &j->t0);
-		owners_lookup(j);
-	}
+	enrich_packages_start(m, lookup, cache);
+	if (j->started)
+		pthread_join(j->thread, NULL);
+	else
+		owners_lookup(j); /* no thread: looked up here */
 	j->started = false;
+	uint64_t t0 = monotonic_us();
 	if (!j->db) {
 		char msg[sizeof(j->why) + 32];
 		snprintf(msg, sizeof(msg), "not looked up: %.*s", (int)sizeof(j->why), j->why);
@@ -565,7 +556,6 @@ void enrich_packages(struct manifest *m, bool lookup, bool cache)
 	j->db = NULL;
 	m->packages_known = true;
 	manifest_finalize_packages(m);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	info("package owners looked up in %.1f ms%s", (double)(t1.tv_sec - j->t0.tv_sec) * 1e3 +
-		(double)(t1.tv_nsec - j->t0.tv_nsec) / 1e6, cached ? " (from the cache)" : "");
+	info("package owners looked up in %.1f ms%s", (double)(j->took_us + monotonic_us() - t0) / 1e3,
+	     cached ? " (from the cache)" : "");
 }

@@ -183,16 +183,12 @@ static unsigned run_pool(struct pool *p, unsigned jobs)
 
 	ws[0] = (struct worker){ .pool = p, .block = blocks, .reports = true };
 	if (jobs > 1 && pthread_attr_init(&attr) == 0) {
-		sigset_t all, old;
-		sigfillset(&all);
 		pthread_attr_setstacksize(&attr, WORKER_STACK);
-		pthread_sigmask(SIG_SETMASK, &all, &old); /* signals stay with the main thread */
 		for (; started < jobs; started++) {
 			ws[started] = (struct worker){ .pool = p, .block = blocks + (size_t)started * BLOCK_SIZE };
-			if (pthread_create(&ws[started].tid, &attr, work_through, &ws[started]) != 0)
+			if (thread_start(&ws[started].tid, &attr, work_through, &ws[started]) != 0)
 				break;
 		}
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		pthread_attr_destroy(&attr);
 	}
 	work_through(&ws[0]);

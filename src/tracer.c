@@ -275,53 +275,44 @@ static bool attach_time_up(void)
  * serving most stops; polling keeps its CPU awake, and the next stop of a
  * process that runs on alone (an exec's loader, an open's exit) is often
  * there within microseconds. Only while a CPU is free for it: no more traced
- * threads than CPUs fingerprint may use, and no more tasks running on the
- * machine than those CPUs (/proc/loadavg, read once a millisecond at most),
- * so that a parallel build or MPI job keeps every CPU. --no-busy-wait turns
- * it off.
+ * threads than CPUs fingerprint may use (affinity and cgroup quota,
+ * cpus_usable), and no more tasks running on the machine than those CPUs
+ * (/proc/loadavg, read once a millisecond at most), so that a parallel
+ * build or MPI job keeps every CPU. --no-busy-wait turns it off.
  */
 #define BUSY_WAIT_US 50
 #define BUSY_LOAD_EVERY_US 1000
 
 static struct {
-	int ncpu;             /* CPUs this process may run on; 0 until first asked */
+	int ncpu;             /* CPUs this process may use (affinity, cgroup quota); 0 until first asked */
 	int loadavg;          /* /proc/loadavg, or -1 */
-	bool force;           /* FINGERPRINT_BUSY_WAIT=force (the tests): whatever the load */
+	bool force;           /* FINGERPRINT_BUSY_WAIT=force (the tests): whatever the machine's load */
 	bool free;            /* a CPU was free at the last look */
-	uint64_t looked_at;   /* then (busy_now) */
+	uint64_t looked_at;   /* then (monotonic_us) */
 	unsigned long caught, slept, skipped;
 } busy;
 
-static uint64_t busy_now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
-}
-
-/* Whether a CPU is free for polling: no more traced threads, and no more tasks running, than CPUs. */
 static bool busy_cpu_free(uint64_t now)
 {
 	if (!busy.ncpu) {
-		cpu_set_t set;
 		const char *f = getenv("FINGERPRINT_BUSY_WAIT");
-		busy.ncpu = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 1;
+		busy.ncpu = cpus_usable("");
 		busy.loadavg = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
 		busy.force = f && strcmp(f, "force") == 0;
 		busy.looked_at = now - BUSY_LOAD_EVERY_US;
 	}
-	if (busy.force)
-		return true;
 	if (busy.ncpu < 2 || proc_count() > (size_t)busy.ncpu)
 		return false;
+	if (busy.force)
+		return true;
+	/* A /proc read on the hot path, but one a millisecond at most, of a file the kernel formats from counters. */
 	if (now - busy.looked_at >= BUSY_LOAD_EVERY_US) {
 		char b[128];
 		ssize_t n = busy.loadavg >= 0 ? pread(busy.loadavg, b, sizeof(b) - 1, 0) : -1;
-		int running = 0; /* "0.75 0.77 0.69 1/82 1848": tasks running now, this one included */
+		int running = -1; /* this process included */
 		if (n > 0) {
 			b[n] = '\0';
-			if (sscanf(b, "%*s %*s %*s %d/", &running) != 1)
-				running = 0;
+			running = loadavg_running(b);
 		}
 		busy.free = running > 0 && running <= busy.ncpu;
 		busy.looked_at = now;
@@ -332,7 +323,7 @@ static bool busy_cpu_free(uint64_t now)
 /* The next wait status, polled for up to BUSY_WAIT_US: waitpid's result, 0 when none came (or not tried). */
 static pid_t busy_wait(int *status)
 {
-	uint64_t t0 = busy_now();
+	uint64_t t0 = opts->busy_wait ? monotonic_us() : 0;
 	if (!opts->busy_wait || !busy_cpu_free(t0)) {
 		busy.skipped++;
 		return 0;
@@ -340,10 +331,10 @@ static pid_t busy_wait(int *status)
 	pid_t tid;
 	do
 		tid = waitpid(-1, status, __WALL | WNOHANG);
-	while (tid == 0 && busy_now() - t0 < BUSY_WAIT_US);
+	while (tid == 0 && monotonic_us() - t0 < BUSY_WAIT_US);
 	if (tid == 0)
 		busy.slept++;
-	else
+	else if (tid > 0)
 		busy.caught++;
 	return tid;
 }

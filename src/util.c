@@ -4,8 +4,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "crypto.h"
 #include "status.h"
@@ -356,4 +359,167 @@ void hex_encode(const unsigned char *in, size_t n, char *out)
 		out[2 * i + 1] = digits[in[i] & 15];
 	}
 	out[2 * n] = '\0';
+}
+
+uint64_t monotonic_us(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
+}
+
+int thread_start(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int r = pthread_create(t, attr, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
+int loadavg_running(const char *text)
+{
+	int running, total;
+	char slash;
+	if (sscanf(text, "%*f %*f %*f %d%c%d", &running, &slash, &total) != 3 || slash != '/' || running < 0 ||
+	    total < running)
+		return -1;
+	return running;
+}
+
+/* The first line of file `name` in directory root + dir, without its newline, in buf (size > 1): false when unreadable. */
+static bool read_line_at(const char *root, const char *dir, const char *name, char *buf, size_t size)
+{
+	char full[PATH_MAX];
+	int len = snprintf(full, sizeof(full), "%s%s/%s", root, dir, name);
+	if (len < 0 || (size_t)len >= sizeof(full))
+		return false;
+	autoclose int fd = open(full, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, size - 1) : -1;
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return true;
+}
+
+/* The CPU quota set in cgroup directory `dir` (under root), in CPUs rounded up, or 0 when none. */
+static int quota_in(const char *root, const char *dir, bool v2)
+{
+	char text[64];
+	long long quota = -1, period = 0;
+	if (v2) {
+		if (!read_line_at(root, dir, "cpu.max", text, sizeof(text)) ||
+		    sscanf(text, "%lld %lld", &quota, &period) != 2)
+			return 0; /* "max 100000": no limit */
+	} else if (!read_line_at(root, dir, "cpu.cfs_quota_us", text, sizeof(text)) || sscanf(text, "%lld", &quota) != 1 ||
+		   !read_line_at(root, dir, "cpu.cfs_period_us", text, sizeof(text)) || sscanf(text, "%lld", &period) != 1) {
+		return 0;
+	}
+	if (quota <= 0 || period <= 0) /* -1: no limit */
+		return 0;
+	long long cpus = quota / period + (quota % period != 0);
+	return cpus > INT_MAX ? INT_MAX : (int)cpus;
+}
+
+/*
+ * The smallest quota from the cgroup `cg` (its path in /proc/self/cgroup)
+ * up to the root of the hierarchy mounted at `mnt` from `mroot`.
+ */
+static int quota_up(const char *root, const char *cg, const char *mroot, const char *mnt, bool v2)
+{
+	size_t rl = strcmp(mroot, "/") == 0 ? 0 : strlen(mroot);
+	if (rl && (strncmp(cg, mroot, rl) != 0 || (cg[rl] && cg[rl] != '/')))
+		return 0; /* outside what is mounted here */
+	char dir[PATH_MAX];
+	size_t top = strlen(mnt);
+	if ((size_t)snprintf(dir, sizeof(dir), "%s%s", mnt, cg + rl) >= sizeof(dir))
+		return 0;
+	int best = 0;
+	for (;;) {
+		int q = quota_in(root, dir, v2);
+		if (q && (!best || q < best))
+			best = q;
+		char *slash = strrchr(dir, '/');
+		if (strlen(dir) <= top || !slash || (size_t)(slash - dir) < top)
+			break;
+		*slash = '\0';
+	}
+	return best;
+}
+
+int cpus_quota(const char *root)
+{
+	char path[PATH_MAX], line[4096], cg_v1[PATH_MAX] = "", cg_v2[PATH_MAX] = "";
+	bool have_v1 = false, have_v2 = false;
+	snprintf(path, sizeof(path), "%s/proc/self/cgroup", root);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) { /* "4:cpu,cpuacct:/a/b" (v1) or "0::/a/b" (v2) */
+		line[strcspn(line, "\n")] = '\0';
+		char *ctl = strchr(line, ':'), *cg = ctl ? strchr(ctl + 1, ':') : NULL;
+		if (!cg)
+			continue;
+		*cg++ = '\0';
+		*ctl++ = '\0';
+		if (strcmp(line, "0") == 0 && !*ctl) {
+			have_v2 = snprintf(cg_v2, sizeof(cg_v2), "%s", cg) < (int)sizeof(cg_v2);
+			continue;
+		}
+		for (char *save, *c = strtok_r(ctl, ",", &save); c; c = strtok_r(NULL, ",", &save))
+			if (strcmp(c, "cpu") == 0)
+				have_v1 = snprintf(cg_v1, sizeof(cg_v1), "%s", cg) < (int)sizeof(cg_v1);
+	}
+	fclose(f);
+
+	int best = 0;
+	snprintf(path, sizeof(path), "%s/proc/self/mountinfo", root);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		/* "35 25 0:30 / /sys/fs/cgroup/cpu rw,relatime shared:14 - cgroup cgroup rw,cpu" */
+		char mroot[PATH_MAX], mnt[PATH_MAX], type[64], opts[1024];
+		char *sep = strstr(line, " - ");
+		if (!sep || sscanf(line, "%*s %*s %*s %4095s %4095s", mroot, mnt) != 2 ||
+		    sscanf(sep + 3, "%63s %*s %1023s", type, opts) != 2)
+			continue;
+		int q = 0;
+		if (have_v2 && strcmp(type, "cgroup2") == 0) {
+			q = quota_up(root, cg_v2, mroot, mnt, true);
+		} else if (have_v1 && strcmp(type, "cgroup") == 0) {
+			bool cpu = false;
+			for (char *save, *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save))
+				cpu = cpu || strcmp(o, "cpu") == 0;
+			if (cpu)
+				q = quota_up(root, cg_v1, mroot, mnt, false);
+		}
+		if (q && (!best || q < best))
+			best = q;
+	}
+	if (f)
+		fclose(f);
+	return best;
+}
+
+int cpus_usable(const char *root)
+{
+	int n = 0;
+	for (int count = 1024; count <= 1024 * 64 && n == 0; count *= 4) { /* more than 1024 CPUs: a bigger set */
+		cpu_set_t *set = CPU_ALLOC(count);
+		size_t size = CPU_ALLOC_SIZE(count);
+		if (!set)
+			break;
+		if (sched_getaffinity(0, size, set) == 0)
+			n = CPU_COUNT_S(size, set);
+		CPU_FREE(set);
+		if (n == 0 && errno != EINVAL)
+			break;
+	}
+	if (n <= 0) {
+		long online = sysconf(_SC_NPROCESSORS_ONLN);
+		n = online > 0 && online < INT_MAX ? (int)online : 1;
+	}
+	int q = cpus_quota(root);
+	return q && q < n ? q : n;
 }

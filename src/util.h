@@ -2,6 +2,7 @@
 #ifndef FP_UTIL_H
 #define FP_UTIL_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -130,5 +131,29 @@ char *b64_encode(const void *p, size_t n);
  * (alphabet, padding, length, unused bits zero).
  */
 char *b64_decode(const char *s, size_t *n);
+
+/* CLOCK_MONOTONIC in microseconds. */
+uint64_t monotonic_us(void);
+
+/*
+ * pthread_create with every signal blocked in the new thread (they stay the
+ * main thread's: SIGINT, SIGCHLD and the tracer's own). Returns its result.
+ */
+int thread_start(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg);
+
+/*
+ * CPUs this process may use: its affinity (at least 1), bounded by the
+ * smallest CPU quota of its cgroup and their parents (v1 cpu.cfs_quota_us
+ * over cpu.cfs_period_us, or v2 cpu.max), rounded up. `root` prefixes every
+ * file read ("" for this machine; a test tree in the unit tests).
+ */
+int cpus_usable(const char *root);
+/* The quota alone, in CPUs rounded up, or 0 when no cgroup limits it. */
+int cpus_quota(const char *root);
+/*
+ * The tasks running now by /proc/loadavg's text ("0.75 0.77 0.69 3/82
+ * 1848": 3, the reader included), or -1 when `text` is not that.
+ */
+int loadavg_running(const char *text);
 
 #endif

@@ -43,7 +43,10 @@ tests_fixtures_evlog_LDADD = -lpthread
 # is built with FP_COMPILE_FLAGS and FP_LINK_FLAGS (the sanitizers under
 # --enable-sanitizers), the fixtures are not.
 check_PROGRAMS += tests/unit/test_path tests/unit/test_maps tests/unit/test_secret tests/unit/test_hashcache \
-	tests/unit/test_trace_filter tests/unit/test_unwind_map tests/unit/test_manifest_text
+	tests/unit/test_trace_filter tests/unit/test_unwind_map tests/unit/test_manifest_text tests/unit/test_cpus
+tests_unit_test_cpus_CFLAGS = $(FP_COMPILE_FLAGS)
+tests_unit_test_cpus_LDFLAGS = $(FP_LINK_FLAGS)
+tests_unit_test_cpus_LDADD = $(FP_LIBS)
 tests_unit_test_manifest_text_CFLAGS = $(FP_COMPILE_FLAGS)
 tests_unit_test_manifest_text_LDFLAGS = $(FP_LINK_FLAGS)
 tests_unit_test_manifest_text_LDADD = $(FP_LIBS)
@@ -66,7 +69,7 @@ tests_unit_test_secret_LDFLAGS = $(FP_LINK_FLAGS)
 tests_unit_test_secret_LDADD = $(FP_LIBS)
 tests_unit_test_hashcache_LDADD = $(FP_LIBS)
 TESTS += tests/unit/test_path tests/unit/test_maps tests/unit/test_secret tests/unit/test_hashcache \
-	tests/unit/test_trace_filter tests/unit/test_unwind_map tests/unit/test_manifest_text
+	tests/unit/test_trace_filter tests/unit/test_unwind_map tests/unit/test_manifest_text tests/unit/test_cpus
 
 # Shell tests: run src/fingerprint and assert on the manifest with jq.
 FP_SHELL_TESTS = \
@@ -266,7 +269,7 @@ FP_VALGRIND_TESTS = \
 	deterministic atomic symlinks signals elf-facts hash packages how scan \
 	special-paths races schema callers callers-cxx callers-direct callers-loader \
 	callers-lazy callers-off diff check show merge status events
-FP_VALGRIND_UNITS = test_path test_maps test_secret test_ldso test_ldd_compare
+FP_VALGRIND_UNITS = test_path test_maps test_secret test_ldso test_ldd_compare test_cpus
 FP_VALGRIND_TIMEOUT = 600
 check-valgrind: $(check_PROGRAMS) $(bin_PROGRAMS)
 	@if test "$(enable_sanitizers)" = yes; then \
