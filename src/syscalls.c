@@ -513,6 +513,11 @@ static bool record_open(struct proc *p, const char *path, bool at_entry)
 			by.module = manifest_intern(mf, c.module);
 			by.function = c.function ? manifest_intern(mf, c.function) : NULL;
 			by.loader = c.loader;
+			if (c.replaced)
+				manifest_warn(mf, "object-replaced",
+					      "%s was replaced or removed after process %d mapped it: "
+					      "the opens it makes are named by the file alone, with no function",
+					      c.module, (int)p->tid);
 		} else if (at_entry) {
 			return false;
 		} else {

@@ -76,6 +76,9 @@ struct uobj {
 		bool valid;
 	} memo[SYM_MEMO];
 	bool syms_loaded, skip, loader, bad;
+	bool replaced;             /* the file at `path` is no longer the version whose headers were read */
+	bool told;                 /* a caller was told (struct caller's replaced) */
+	struct uobj *older;        /* earlier versions of the file at `path`, still mapped by some process */
 	Elf *elf;                  /* over `data`, for the CFI */
 	Dwarf_CFI *cfi;            /* .eh_frame through libdw, opened on first use */
 	bool cfi_tried;
@@ -90,6 +93,7 @@ struct uobj {
 
 struct umapping {
 	uint64_t start, end, offset;
+	uint64_t inode; /* of the file mapped, by the maps line; 0 when placed from program headers */
 	char *path;
 	struct uobj *obj; /* resolved on first use */
 };
@@ -247,6 +251,20 @@ static void scan_sym(const struct fsym *f, void *ctx)
 	}
 }
 
+static void free_object(struct uobj *o)
+{
+	if (o->cfi)
+		dwarf_cfi_end(o->cfi);
+	if (o->elf)
+		elf_end(o->elf);
+	if (o->data)
+		munmap((void *)o->data, o->size);
+	free(o->rules);
+	free(o->syms);
+	free(o->segs);
+	free(o);
+}
+
 /* Read the .eh_frame_hdr header at file offset `off`: where its search table is. */
 static void load_table(struct uobj *o, uint64_t vaddr, uint64_t off, uint64_t size)
 {
@@ -342,8 +360,12 @@ static bool object_data(struct uobj *o)
 	o->data_tried = true;
 	struct stat st;
 	autoclose int fd = open(o->path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0 || !file_version_is(&o->version, &st))
+	if (fd < 0 || fstat(fd, &st) < 0)
 		return false;
+	if (!file_version_is(&o->version, &st)) {
+		o->replaced = true;
+		return false;
+	}
 	void *data = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (data == MAP_FAILED)
 		return false;
@@ -362,17 +384,47 @@ static bool object_data(struct uobj *o)
 	return true;
 }
 
+/*
+ * The object of mapping `mp`: the file at its path, loaded once and shared,
+ * unless that is not the file the process mapped. A maps line names the
+ * inode mapped; when the path now holds another one (replaced since: an
+ * upgrade, a rebuild), the version that inode was read as, or a new load of
+ * the path when that is the inode, or else an object that names the module
+ * with no function (bad, replaced). A mapping placed from program headers
+ * (no inode) gets a new load of a path found replaced.
+ */
 static struct uobj *object_of(struct umapping *mp)
 {
-	if (!mp->obj) {
-		mp->obj = strmap_get(&objects, mp->path);
-		if (!mp->obj) {
-			char *key = xstrdup(mp->path);
-			mp->obj = load_object(key);
-			*map_slot(&objects, key, strlen(key), NULL) = mp->obj;
-		}
+	if (mp->obj)
+		return mp->obj;
+	void **slot = map_slot_if(&objects, mp->path, strlen(mp->path));
+	struct uobj *o = slot ? *slot : NULL;
+	if (!o) {
+		char *key = xstrdup(mp->path);
+		o = load_object(key);
+		slot = map_slot(&objects, key, strlen(key), NULL);
+		*slot = o;
 	}
-	return mp->obj;
+	if (slot && (mp->inode ? o->version.ino != mp->inode : o->replaced)) {
+		struct uobj *x = o->older;
+		while (x && (!mp->inode || x->version.ino != mp->inode))
+			x = x->older;
+		if (!x) {
+			x = load_object(o->path);
+			if (mp->inode && x->version.ino != mp->inode) {
+				/* Gone from the path: nothing of it to read. */
+				x->bad = x->replaced = true;
+				x->version.ino = mp->inode;
+				x->older = o->older;
+				o->older = x;
+			} else {
+				x->older = o; /* the path's current version */
+				*slot = x;
+			}
+		}
+		o = x;
+	}
+	return mp->obj = o;
 }
 
 /* The runtime address minus the link-time address for mapping `mp`, or false. */
@@ -421,7 +473,7 @@ static size_t add_object_mappings(struct unwind_map *m, const char *path, struct
 			end = base + (o->segs[i + 1].vaddr & ~4095ULL);
 		if (end <= start || (m->n > n0 && start < m->v[m->n - 1].end))
 			continue;
-		m->v[m->n++] = (struct umapping){ start, end, s->offset & ~4095ULL, xstrdup(path), o };
+		m->v[m->n++] = (struct umapping){ start, end, s->offset & ~4095ULL, o->version.ino, xstrdup(path), o };
 	}
 	return m->n - n0;
 }
@@ -539,7 +591,7 @@ static struct unwind_map *snapshot(pid_t pid)
 		if (maps_parse_line(line, &e) < 0 || !e.path)
 			continue;
 		xgrow(&m->v, &vcap, m->n + 1, sizeof(*m->v));
-		m->v[m->n++] = (struct umapping){ e.start, e.end, e.offset, xstrdup(e.path), NULL };
+		m->v[m->n++] = (struct umapping){ e.start, e.end, e.offset, e.inode, xstrdup(e.path), NULL };
 	}
 	free(line);
 	fclose(f);
@@ -750,6 +802,8 @@ static void name_caller(struct umapping *mp, uint64_t pc, bool exact, struct cal
 	/* A return address points after the call: look the call up. */
 	out->function = function_at(mp, exact ? pc : pc - 1);
 	out->loader = mp->obj->loader;
+	if (mp->obj->replaced && !mp->obj->told)
+		out->replaced = mp->obj->told = true;
 }
 
 /* Where a register's caller value is, from dwarf_frame_register's answer:
@@ -973,25 +1027,19 @@ void unwind_cleanup(void)
 			n_direct, n_walks);
 	check_direct = false;
 	size_t n = 0, n_read = 0;
-	MAP_FOREACH(&objects, i) {
-		n++;
-		n_read += ((struct uobj *)objects.vals[i])->data != NULL;
-	}
+	MAP_FOREACH(&objects, i)
+		for (struct uobj *o = objects.vals[i]; o; o = o->older) {
+			n++;
+			n_read += o->data != NULL;
+		}
 	if (n)
 		info("callers: %zu of %zu objects mapped were read for stack walks, the others' program headers only",
 		     n_read, n);
 	MAP_FOREACH(&objects, i) {
-		struct uobj *o = objects.vals[i];
-		if (o->cfi)
-			dwarf_cfi_end(o->cfi);
-		if (o->elf)
-			elf_end(o->elf);
-		if (o->data)
-			munmap((void *)o->data, o->size);
-		free(o->rules);
-		free(o->syms);
-		free(o->segs);
-		free(o);
+		for (struct uobj *o = objects.vals[i], *older; o; o = older) {
+			older = o->older;
+			free_object(o);
+		}
 		free((void *)objects.keys[i]);
 	}
 	map_free(&objects);

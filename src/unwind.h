@@ -22,6 +22,8 @@ struct caller {
 	const char *module;    /* path of the calling object (as maps names it), or NULL: not walkable */
 	const char *function;  /* its function, or NULL when no symbol names it */
 	bool loader;           /* the calling object is the dynamic loader */
+	bool replaced;         /* its file was replaced after it was mapped, so no function is named in it;
+	                        * set for the first caller named in each such file */
 };
 
 /* Add SONAME prefixes ("libfoo.so", or "libfoo") to the skip set. Call before tracing. */
