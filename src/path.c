@@ -88,14 +88,32 @@ static int read_link(int dirfd, const char *link, char *out, size_t outsz)
 	return (int)n;
 }
 
+/* pidfd_getfd is refused whatever the process (no such call, or a seccomp policy: a container's), so none is tried again. */
+static bool no_dup;
+
+/* Whether err, from a pidfd call, means no process will be served. */
+static bool refused_for_all(int err)
+{
+	return err == ENOSYS || err == EPERM;
+}
+
+bool path_dup_works(void)
+{
+	return !no_dup;
+}
+
 int path_pidfd(pid_t tid)
 {
 	static bool no_thread_pidfd; /* before Linux 6.9: leaders only */
 	int pfd = -1;
+	if (no_dup)
+		return -ENOSYS;
 	if (!no_thread_pidfd && (pfd = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD)) < 0 && errno == EINVAL)
 		no_thread_pidfd = true;
 	if (pfd < 0 && no_thread_pidfd)
 		pfd = (int)syscall(SYS_pidfd_open, tid, 0);
+	if (pfd < 0 && refused_for_all(errno))
+		no_dup = true;
 	return pfd < 0 ? -errno : pfd;
 }
 
@@ -106,8 +124,10 @@ static int dup_tracee_fd(pid_t pid, int pidfd, int fd)
 	if (pfd < 0)
 		return pfd;
 	r = (int)syscall(SYS_pidfd_getfd, pfd, fd, 0);
-	if (r < 0)
+	if (r < 0) {
 		r = -errno;
+		no_dup = no_dup || refused_for_all(-r);
+	}
 	if (pfd != pidfd)
 		close(pfd);
 	return r;

@@ -2,6 +2,7 @@
 #ifndef FP_PATH_H
 #define FP_PATH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -37,8 +38,14 @@ int path_of_fd(pid_t pid, int fd, char *out, size_t outsz);
  */
 int path_of_fd_dup(pid_t pid, int pidfd, int fd, char *out, size_t outsz);
 
-/* A pidfd of thread `tid` (PIDFD_THREAD; of its process before Linux 6.9, when `tid` leads it), to close; or -errno. */
+/*
+ * A pidfd of thread `tid` (PIDFD_THREAD; of its process before Linux 6.9,
+ * when `tid` leads it), to close; or -errno. -ENOSYS at once once pidfd
+ * calls were found refused for every process (ENOSYS, EPERM).
+ */
 int path_pidfd(pid_t tid);
+/* False once pidfd_open or pidfd_getfd was refused for every process: path_of_fd_dup then reads /proc. */
+bool path_dup_works(void);
 
 /* Read /proc/PID/cwd (or /proc/PID/exe) into `out`. Returns the length or -errno. */
 int path_of_cwd(pid_t pid, char *out, size_t outsz);

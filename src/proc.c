@@ -91,7 +91,7 @@ struct proc *proc_new(pid_t tid, struct tgroup *group, const struct tgroup *pare
 	return p;
 }
 
-static void proc_drop_pidfd(struct proc *p)
+void proc_drop_pidfd(struct proc *p)
 {
 	int fd = proc_take_pidfd(p);
 	if (fd >= 0)
@@ -126,6 +126,7 @@ void proc_keep_pidfd(struct proc *p, int fd)
 {
 	proc_drop_pidfd(p);
 	p->pidfd = fd;
+	p->pidfd_stops = 0;
 	npidfds += fd >= 0;
 }
 

@@ -61,6 +61,7 @@ struct proc {
 	struct pending sc;
 	struct ev_pending *ev;  /* --events: the call being logged (events.c owns it), or NULL */
 	int pidfd;              /* this thread's, for its first descriptor named (syscalls.c), or -1: proc_keep_pidfd */
+	unsigned pidfd_stops;   /* syscall stops since it was kept */
 };
 
 /* Returns the proc of `tid`, or NULL. */
@@ -86,6 +87,8 @@ size_t proc_count(void);
 void proc_keep_pidfd(struct proc *p, int fd);
 /* Take p's pidfd back (the caller closes it): it, or -1 when p keeps none. */
 int proc_take_pidfd(struct proc *p);
+/* Close p's pidfd, if it keeps one. */
+void proc_drop_pidfd(struct proc *p);
 /* How many pidfds procs keep. */
 size_t proc_pidfds(void);
 

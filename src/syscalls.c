@@ -191,14 +191,19 @@ static int fd_path(struct proc *p, int fd)
 }
 
 #define PIDFDS_AHEAD_MAX 64 /* open at once: a wide tree of processes must not use up descriptors */
+/* Stops after its exec by which a process names its first descriptor, if it is dynamically linked. */
+#define PIDFD_AHEAD_STOPS 16
 
 void syscalls_resumed(struct proc *p, bool execd)
 {
 	if (stale_pidfd >= 0)
 		close(stale_pidfd);
 	stale_pidfd = -1;
+	/* Unused so far: a static program, or another thread named the first. */
+	if (p->pidfd >= 0 && !execd && (p->tg->fds_named > 0 || ++p->pidfd_stops > PIDFD_AHEAD_STOPS))
+		proc_drop_pidfd(p);
 	/* Most processes name one descriptor, the loader's mmap of libc, soon after their exec. */
-	if (execd && p->pidfd < 0 && p->tg->fds_named == 0 && proc_pidfds() < PIDFDS_AHEAD_MAX) {
+	if (execd && p->pidfd < 0 && p->tg->fds_named == 0 && proc_pidfds() < PIDFDS_AHEAD_MAX && path_dup_works()) {
 		int r = path_pidfd(p->tid);
 		if (r >= 0)
 			proc_keep_pidfd(p, r);

@@ -108,6 +108,7 @@ FP_SHELL_TESTS = \
 	tests/exec-image.test \
 	tests/cwd-shared.test \
 	tests/fd-names.test \
+	tests/pidfd-ahead.test \
 	tests/crypto-missing.test \
 	tests/exec-strings.test \
 	tests/how.test \
@@ -149,6 +150,7 @@ EXTRA_DIST += \
 	$(FP_SHELL_TESTS) \
 	tests/fixtures/mpi_hello.c \
 	tests/fixtures/open32.c \
+	tests/fixtures/static_wait.c \
 	tests/fixtures/facts_lib.c \
 	tests/fixtures/facts_lib.map \
 	tests/fixtures/facts_main.c \
