@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -201,6 +202,10 @@ int main(int argc, char **argv)
 			"writing %.1f ms\n", program_name, run.duration_s, 1e3 * seconds_since(&t_enrich),
 			1e3 * (seconds_since(&t_enrich) - seconds_since(&t_packages)),
 			1e3 * (seconds_since(&t_packages) - seconds_since(&t_write)), 1e3 * seconds_since(&t_write));
+	struct rusage ru;
+	if (verbosity >= 2 && getrusage(RUSAGE_SELF, &ru) == 0) /* all of fingerprint's threads, none of the command's */
+		fprintf(stderr, "%s: fingerprint's own CPU time: %.1f ms user, %.1f ms system\n", program_name,
+			ru.ru_utime.tv_sec * 1e3 + ru.ru_utime.tv_usec / 1e3, ru.ru_stime.tv_sec * 1e3 + ru.ru_stime.tv_usec / 1e3);
 	if (r < 0) {
 		errno = -r;
 		die_errno(EXIT_INTERNAL, "cannot write the manifest to '%s'", cli.output);
