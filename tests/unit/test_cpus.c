@@ -52,6 +52,16 @@ static const char *machine(const char *name)
 	return root;
 }
 
+/* A cgroup v1 quota of `quota` us per 100 ms period in directory `dir` of root. */
+static void v1_quota(const char *root, const char *dir, const char *quota)
+{
+	char rel[PATH_MAX];
+	snprintf(rel, sizeof(rel), "%s/cpu.cfs_quota_us", dir);
+	put(root, rel, quota);
+	snprintf(rel, sizeof(rel), "%s/cpu.cfs_period_us", dir);
+	put(root, rel, "100000\n");
+}
+
 #define V1_MOUNTS \
 	"25 1 0:22 / /sys/fs/cgroup rw - tmpfs tmpfs rw\n" \
 	"30 25 0:26 / /sys/fs/cgroup/cpu,cpuacct rw,relatime shared:9 - cgroup cgroup rw,cpu,cpuacct\n" \
@@ -81,8 +91,7 @@ int main(void)
 	r = machine("unlimited");
 	put(r, "/proc/self/cgroup", "4:cpu,cpuacct:/job\n3:memory:/job\n0::/job\n");
 	put(r, "/proc/self/mountinfo", V1_MOUNTS);
-	put(r, "/sys/fs/cgroup/cpu,cpuacct/job/cpu.cfs_quota_us", "-1\n");
-	put(r, "/sys/fs/cgroup/cpu,cpuacct/job/cpu.cfs_period_us", "100000\n");
+	v1_quota(r, "/sys/fs/cgroup/cpu,cpuacct/job", "-1\n");
 	put(r, "/sys/fs/cgroup/unified/job/cpu.max", "max 100000\n");
 	CHECK(cpus_quota(r) == 0, "no limit: %d", cpus_quota(r));
 
@@ -90,19 +99,16 @@ int main(void)
 	r = machine("v1");
 	put(r, "/proc/self/cgroup", "4:cpu,cpuacct:/ci/job\n3:memory:/ci/job\n0::/\n");
 	put(r, "/proc/self/mountinfo", V1_MOUNTS);
-	put(r, "/sys/fs/cgroup/cpu,cpuacct/ci/job/cpu.cfs_quota_us", "150000\n");
-	put(r, "/sys/fs/cgroup/cpu,cpuacct/ci/job/cpu.cfs_period_us", "100000\n");
+	v1_quota(r, "/sys/fs/cgroup/cpu,cpuacct/ci/job", "150000\n");
 	CHECK(cpus_quota(r) == 2, "v1 1.5 CPUs: %d", cpus_quota(r));
-	put(r, "/sys/fs/cgroup/cpu,cpuacct/ci/cpu.cfs_quota_us", "50000\n");
-	put(r, "/sys/fs/cgroup/cpu,cpuacct/ci/cpu.cfs_period_us", "100000\n");
+	v1_quota(r, "/sys/fs/cgroup/cpu,cpuacct/ci", "50000\n");
 	CHECK(cpus_quota(r) == 1, "v1 parent at half a CPU: %d", cpus_quota(r));
 
 	/* v1 where only cpuacct is listed: not the cpu controller. */
 	r = machine("cpuacct");
 	put(r, "/proc/self/cgroup", "2:cpuacct:/job\n");
 	put(r, "/proc/self/mountinfo", "30 25 0:26 / /sys/fs/cgroup/cpuacct rw - cgroup cgroup rw,cpuacct\n");
-	put(r, "/sys/fs/cgroup/cpuacct/job/cpu.cfs_quota_us", "100000\n");
-	put(r, "/sys/fs/cgroup/cpuacct/job/cpu.cfs_period_us", "100000\n");
+	v1_quota(r, "/sys/fs/cgroup/cpuacct/job", "100000\n");
 	CHECK(cpus_quota(r) == 0, "cpuacct alone limits nothing: %d", cpus_quota(r));
 
 	/* v2: 3 CPUs, the parent 4; then a container's view, mounted from its own cgroup. */
@@ -111,7 +117,7 @@ int main(void)
 	put(r, "/proc/self/mountinfo", "25 1 0:22 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n");
 	put(r, "/sys/fs/cgroup/system.slice/job.scope/cpu.max", "300000 100000\n");
 	put(r, "/sys/fs/cgroup/system.slice/cpu.max", "400000 100000\n");
-	put(r, "/sys/fs/cgroup/cpu.max", "max 100000\n"); /* not read: the root has none */
+	put(r, "/sys/fs/cgroup/cpu.max", "max 100000\n"); /* the top: no limit */
 	CHECK(cpus_quota(r) == 3, "v2 three CPUs: %d", cpus_quota(r));
 	r = machine("container");
 	put(r, "/proc/self/cgroup", "0::/docker/abc/sub\n");
