@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 
 static int parse_hex(const char **p, uint64_t *v)
 {
@@ -16,15 +17,6 @@ static int parse_hex(const char **p, uint64_t *v)
 		return -EINVAL;
 	*p = end;
 	return 0;
-}
-
-static const char *skip_field(const char *p)
-{
-	while (*p && *p != ' ')
-		p++;
-	while (*p == ' ')
-		p++;
-	return p;
 }
 
 int maps_parse_line(char *line, struct maps_entry *e)
@@ -46,10 +38,16 @@ int maps_parse_line(char *line, struct maps_entry *e)
 	p += 5;
 	if (parse_hex(&p, &e->offset) < 0 || *p != ' ')
 		return -EINVAL;
-	p = skip_field(p + 1); /* device */
-	if (!*p)
-		return -EINVAL;
 	char *end;
+	unsigned long major = strtoul(p + 1, &end, 16), minor;
+	if (end == p + 1 || *end != ':')
+		return -EINVAL;
+	p = end + 1;
+	minor = strtoul(p, &end, 16);
+	if (end == p || *end != ' ')
+		return -EINVAL;
+	e->dev = makedev(major, minor);
+	p = end + 1;
 	e->inode = strtoull(p, &end, 10);
 	if (end == p)
 		return -EINVAL;

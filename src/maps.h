@@ -10,6 +10,7 @@ struct maps_entry {
 	uint64_t start, end, offset;
 	bool readable, writable, executable;
 	uint64_t inode;
+	dev_t dev;        /* of the file's inode (the file system it is on): makedev(major, minor) */
 	const char *path; /* points into the parsed line; NULL for anonymous */
 };
 

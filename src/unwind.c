@@ -94,6 +94,7 @@ struct uobj {
 struct umapping {
 	uint64_t start, end, offset;
 	uint64_t inode; /* of the file mapped, by the maps line; 0 when placed from program headers */
+	dev_t dev;      /* the file system of that inode */
 	char *path;
 	struct uobj *obj; /* resolved on first use */
 };
@@ -393,6 +394,17 @@ static bool object_data(struct uobj *o)
  * with no function (bad, replaced). A mapping placed from program headers
  * (no inode) gets a new load of a path found replaced.
  */
+/*
+ * Whether the maps line of `mp` shows a file other than version `v`. Not
+ * when it shows another device than v's: a file system such as overlayfs
+ * gives its files device and inode numbers of its own, while maps shows
+ * those of the file beneath.
+ */
+static bool other_file(const struct umapping *mp, const struct file_version *v)
+{
+	return mp->inode && mp->dev == v->dev && mp->inode != v->ino;
+}
+
 static struct uobj *object_of(struct umapping *mp)
 {
 	if (mp->obj)
@@ -405,16 +417,17 @@ static struct uobj *object_of(struct umapping *mp)
 		slot = map_slot(&objects, key, strlen(key), NULL);
 		*slot = o;
 	}
-	if (slot && (mp->inode ? o->version.ino != mp->inode : o->replaced)) {
+	if (slot && (mp->inode ? other_file(mp, &o->version) : o->replaced)) {
 		struct uobj *x = o->older;
-		while (x && (!mp->inode || x->version.ino != mp->inode))
+		while (x && !(mp->inode && !other_file(mp, &x->version)))
 			x = x->older;
 		if (!x) {
 			x = load_object(o->path);
-			if (mp->inode && x->version.ino != mp->inode) {
+			if (mp->inode && (x->version.ino == 0 || other_file(mp, &x->version))) {
 				/* Gone from the path: nothing of it to read. */
 				x->bad = x->replaced = true;
 				x->version.ino = mp->inode;
+				x->version.dev = mp->dev;
 				x->older = o->older;
 				o->older = x;
 			} else {
@@ -473,7 +486,8 @@ static size_t add_object_mappings(struct unwind_map *m, const char *path, struct
 			end = base + (o->segs[i + 1].vaddr & ~4095ULL);
 		if (end <= start || (m->n > n0 && start < m->v[m->n - 1].end))
 			continue;
-		m->v[m->n++] = (struct umapping){ start, end, s->offset & ~4095ULL, o->version.ino, xstrdup(path), o };
+		m->v[m->n++] = (struct umapping){ start, end, s->offset & ~4095ULL, o->version.ino, o->version.dev,
+						  xstrdup(path), o };
 	}
 	return m->n - n0;
 }
@@ -591,7 +605,7 @@ static struct unwind_map *snapshot(pid_t pid)
 		if (maps_parse_line(line, &e) < 0 || !e.path)
 			continue;
 		xgrow(&m->v, &vcap, m->n + 1, sizeof(*m->v));
-		m->v[m->n++] = (struct umapping){ e.start, e.end, e.offset, e.inode, xstrdup(e.path), NULL };
+		m->v[m->n++] = (struct umapping){ e.start, e.end, e.offset, e.inode, e.dev, xstrdup(e.path), NULL };
 	}
 	free(line);
 	fclose(f);

@@ -2,9 +2,13 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -81,6 +85,9 @@ static const char *const bad[] = {
 	"55d0c0a00000-55d0c0a02000 r-xp 00000000",
 	"55d0c0a00000-55d0c0a02000 r-xp 00000000 08:01",
 	"55d0c0a00000-55d0c0a02000 r-xp zzzz 08:01 1 /usr/bin/cat",
+	"55d0c0a00000-55d0c0a02000 r-xp 00000000 0801 1 /usr/bin/cat",
+	"55d0c0a00000-55d0c0a02000 r-xp 00000000 08: 1 /usr/bin/cat",
+	"55d0c0a00000-55d0c0a02000 r-xp 00000000 :01 1 /usr/bin/cat",
 };
 
 static void test_good(void)
@@ -195,9 +202,63 @@ static void test_scan(void)
 	CHECK(s.total == 0, "callbacks for a reaped process");
 }
 
+/*
+ * The device of a maps line, in the encoding of st_dev: as written, and for
+ * this program's own file, the same device and inode as a stat of it (but
+ * on overlayfs, where maps shows the file beneath).
+ */
+static void test_dev(void)
+{
+	static const struct {
+		const char *line;
+		unsigned major, minor;
+	} devs[] = {
+		{ "7f3a1c028000-7f3a1c1bd000 r-xp 00028000 fd:01 3416521 /usr/lib/libc.so.6", 0xfd, 1 },
+		{ "7f11a0000000-7f11a0010000 rwxs 00000000 103:05 42 /dev/shm/x", 0x103, 5 },
+		{ "7f3a1c21b000-7f3a1c228000 rw-p 00000000 00:00 0", 0, 0 },
+	};
+	for (size_t i = 0; i < sizeof devs / sizeof devs[0]; i++) {
+		char line[256];
+		struct maps_entry e;
+		snprintf(line, sizeof(line), "%s", devs[i].line);
+		CHECK(maps_parse_line(line, &e) == 0 && e.dev == makedev(devs[i].major, devs[i].minor),
+		      "line %zu: device %u:%u, want %u:%u", i, major(e.dev), minor(e.dev), devs[i].major, devs[i].minor);
+	}
+
+	char exe[PATH_MAX], line[PATH_MAX + 128];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	struct stat st;
+	FILE *f = fopen("/proc/self/maps", "r");
+	CHECK(n > 0 && f && stat("/proc/self/exe", &st) == 0, "cannot read this program's maps or stat it");
+	if (n <= 0 || !f) {
+		if (f)
+			fclose(f);
+		return;
+	}
+	exe[n] = '\0';
+	bool seen = false;
+	while (!seen && fgets(line, sizeof(line), f)) {
+		struct maps_entry e;
+		struct statfs fs;
+		if (maps_parse_line(line, &e) == 0 && e.path && strcmp(e.path, exe) == 0) {
+			seen = true;
+			if (e.dev != st.st_dev && statfs(exe, &fs) == 0 && fs.f_type == OVERLAYFS_SUPER_MAGIC) {
+				printf("%s is on overlayfs: maps shows the file beneath it, not compared\n", exe);
+				break;
+			}
+			CHECK(e.dev == st.st_dev && e.inode == st.st_ino, "%s: maps shows %u:%u inode %llu, stat %u:%u inode %llu",
+			      exe, major(e.dev), minor(e.dev), (unsigned long long)e.inode, major(st.st_dev), minor(st.st_dev),
+			      (unsigned long long)st.st_ino);
+		}
+	}
+	fclose(f);
+	CHECK(seen, "%s is not in /proc/self/maps", exe);
+}
+
 int main(void)
 {
 	test_good();
+	test_dev();
 	test_bad();
 	test_scan();
 	if (failures)
