@@ -200,7 +200,9 @@ void syscalls_resumed(struct proc *p, bool execd)
 		close(stale_pidfd);
 	stale_pidfd = -1;
 	/* Unused so far: a static program, or another thread named the first. */
-	if (p->pidfd >= 0 && !execd && (p->tg->fds_named > 0 || ++p->pidfd_stops > PIDFD_AHEAD_STOPS))
+	if (p->pidfd >= 0 && execd)
+		p->pidfd_stops = 0; /* kept from the image before: the new one has its stops */
+	else if (p->pidfd >= 0 && (p->tg->fds_named > 0 || ++p->pidfd_stops > PIDFD_AHEAD_STOPS))
 		proc_drop_pidfd(p);
 	/* Most processes name one descriptor, the loader's mmap of libc, soon after their exec. */
 	if (execd && p->pidfd < 0 && p->tg->fds_named == 0 && proc_pidfds() < PIDFDS_AHEAD_MAX && path_dup_works()) {
