@@ -14,12 +14,16 @@
 struct reader {
 	const char *file;
 	size_t line;
+	char *text;  /* the line (getline's buffer) */
+	cJSON *ev;   /* its event, or NULL; both freed before dying on a bad line */
 };
 
 static _Noreturn void bad_line(const struct reader *r, const char *what, const char *key) FP_PRINTF(2, 0);
 
 static _Noreturn void bad_line(const struct reader *r, const char *what, const char *key)
 {
+	cJSON_Delete(r->ev);
+	free(r->text);
 	if (key)
 		die(EXIT_USAGE, "%s: line %zu: %s: %s", r->file, r->line, key, what);
 	die(EXIT_USAGE, "%s: line %zu: %s", r->file, r->line, what);
@@ -166,7 +170,6 @@ int events_read_main(int argc, char **argv)
 {
 	struct events_opts o;
 	struct reader r = { 0 };
-	char *text = NULL;
 	size_t cap = 0;
 	ssize_t n;
 
@@ -175,21 +178,22 @@ int events_read_main(int argc, char **argv)
 	FILE *f = strcmp(o.file, "-") == 0 ? stdin : fopen(o.file, "re");
 	if (!f)
 		die_errno(EXIT_USAGE, "%s", o.file);
-	while ((n = getline(&text, &cap, f)) > 0) {
+	while ((n = getline(&r.text, &cap, f)) > 0) {
 		r.line++;
-		if (text[n - 1] == '\n')
-			text[--n] = '\0';
-		if ((size_t)n != strlen(text))
+		if (r.text[n - 1] == '\n')
+			r.text[--n] = '\0';
+		if ((size_t)n != strlen(r.text))
 			bad_line(&r, "a NUL byte (not an event log)", NULL);
-		cJSON *ev = cJSON_ParseWithLength(text, (size_t)n);
-		if (!ev)
+		r.ev = cJSON_ParseWithLength(r.text, (size_t)n);
+		if (!r.ev)
 			bad_line(&r, "malformed JSON (an event log has one JSON object per line)", NULL);
-		print_event(&r, ev);
-		cJSON_Delete(ev);
+		print_event(&r, r.ev);
+		cJSON_Delete(r.ev);
+		r.ev = NULL;
 	}
 	if (ferror(f))
 		die_errno(EXIT_USAGE, "%s: cannot read", o.file);
-	free(text);
+	free(r.text);
 	if (f != stdin)
 		fclose(f);
 	if (fflush(stdout) != 0 || ferror(stdout))
