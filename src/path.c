@@ -88,7 +88,7 @@ static int read_link(int dirfd, const char *link, char *out, size_t outsz)
 	return (int)n;
 }
 
-/* pidfd_getfd is refused whatever the process (no such call, or a seccomp policy: a container's), so none is tried again. */
+/* pidfd_open or pidfd_getfd refused whatever the process (no such call, or a container's seccomp policy): neither is tried again. */
 static bool no_dup;
 
 /* Whether err, from a pidfd call, means no process will be served. */
@@ -124,10 +124,10 @@ static int dup_tracee_fd(pid_t pid, int pidfd, int fd)
 	if (pfd < 0)
 		return pfd;
 	r = (int)syscall(SYS_pidfd_getfd, pfd, fd, 0);
-	if (r < 0) {
+	if (r < 0 && refused_for_all(errno))
+		no_dup = true;
+	if (r < 0)
 		r = -errno;
-		no_dup = no_dup || refused_for_all(-r);
-	}
 	if (pfd != pidfd)
 		close(pfd);
 	return r;

@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -292,6 +291,7 @@ static struct {
 	unsigned long caught, slept, skipped;
 } busy;
 
+/* Whether a CPU is free for polling: no more traced threads, and no more tasks running, than CPUs. */
 static bool busy_cpu_free(uint64_t now)
 {
 	if (!busy.ncpu) {
