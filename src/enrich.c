@@ -145,13 +145,14 @@ static void ahead_stop(void)
 	ahead.n = ahead.cap = ahead.next = 0;
 }
 
-void enrich_facts(struct manifest *m, const char *path, struct mf_facts *f)
+/* The facts of `path`; `known`, NULL or its stat taken moments ago (by the hashing), spares taking another. */
+static void facts_of(struct manifest *m, const char *path, struct mf_facts *f, const struct stat *known)
 {
 	char err[512], hbuf[PATH_MAX];
 	struct elfinfo e;
 	const char *host = manifest_host_path(m, path, hbuf);
 	struct stat st;
-	bool have_st = stat(host, &st) == 0;
+	bool have_st = known ? (st = *known, true) : stat(host, &st) == 0;
 
 	/* The file an exec runs (symlinks followed): under tracing its setuid/setgid bits did not apply. */
 	if (have_st && S_ISREG(st.st_mode)) {
@@ -173,6 +174,11 @@ void enrich_facts(struct manifest *m, const char *path, struct mf_facts *f)
 		snprintf(err, sizeof(err), "%s: %s", path, strerror(-r));
 	f->elf_error = xstrdup(err);
 	manifest_warn(m, "elf-unreadable", "%s", err);
+}
+
+void enrich_facts(struct manifest *m, const char *path, struct mf_facts *f)
+{
+	facts_of(m, path, f, NULL);
 }
 
 static bool after(const struct timespec *t, const struct timespec *start)
@@ -235,6 +241,12 @@ static char *hashing_take(struct hashing *h, struct manifest *m, const char *pat
 	return NULL;
 }
 
+/* The stat the hashing took of the file whose result is taken next, if it took one. */
+static const struct stat *hashed_stat(const struct hashing *h)
+{
+	return h->next < h->n && h->reqs[h->next].stat_ok ? &h->reqs[h->next].st : NULL;
+}
+
 static void take_facts_hash(struct hashing *h, struct manifest *m, const char *path, struct mf_facts *f,
 			    const struct timespec *run_start)
 {
@@ -283,10 +295,29 @@ static const struct elfinfo *loader_elf(struct manifest *m, struct map *interps,
 	return f->elf;
 }
 
-static bool same_file(const char *a, const char *b)
+/* A file's identity, from a stat taken once: `known` tells whether it was tried, `ok` whether it worked. */
+struct file_id {
+	bool known, ok;
+	dev_t dev;
+	ino_t ino;
+};
+
+static const struct file_id *file_id_of(struct manifest *m, const char *path, struct file_id *id)
 {
-	struct stat sa, sb;
-	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+	char hbuf[PATH_MAX];
+	struct stat st;
+	if (!id->known) {
+		id->known = true;
+		id->ok = stat(manifest_host_path(m, path, hbuf), &st) == 0;
+		id->dev = id->ok ? st.st_dev : 0;
+		id->ino = id->ok ? st.st_ino : 0;
+	}
+	return id;
+}
+
+static bool same_id(const struct file_id *a, const struct file_id *b)
+{
+	return a->ok && b->ok && a->dev == b->dev && a->ino == b->ino;
 }
 
 static bool strset_has(const struct strset *s, const char *interned)
@@ -361,20 +392,23 @@ static void classify_libraries(struct manifest *m)
 		v[k + 1] = NULL;
 		*slot = v;
 	}
+	/* Each library stat'ed once, when some binary that loaded it has an interpreter. */
+	struct file_id *lib_ids = xcalloc(m->n_libraries + 1, sizeof(*lib_ids));
 	for (size_t i = 0; i < m->n_binaries; i++) {
 		struct mf_binary *b = m->sorted_binaries[i];
 		const struct elfinfo *e = loader_elf(m, &interps, b);
 		if (!e)
 			continue;
-		for (size_t k = 0; k < m->n_libraries; k++) {
+		struct file_id interp = { 0 };
+		for (size_t k = 0; e->interp && k < m->n_libraries; k++) {
 			struct mf_library *l = m->sorted_libraries[k];
-			char h1[PATH_MAX], h2[PATH_MAX];
-			if (e->interp && strset_has(&l->loaded_by, b->path) &&
-			    same_file(manifest_host_path(m, e->interp, h1), manifest_host_path(m, l->path, h2)))
+			if (strset_has(&l->loaded_by, b->path) &&
+			    same_id(file_id_of(m, e->interp, &interp), file_id_of(m, l->path, &lib_ids[k])))
 				l->how = "interp";
 		}
 		mark_needed(&bysoname, b->path, e);
 	}
+	free(lib_ids);
 	for (size_t i = 0; i < m->n_libraries; i++) {
 		struct mf_library *l = m->sorted_libraries[i];
 		if (!l->how)
@@ -419,13 +453,13 @@ void enrich_manifest(struct manifest *m, enum hash_mode mode, const struct times
 
 	for (size_t i = 0; i < m->n_binaries; i++) {
 		struct mf_binary *b = m->sorted_binaries[i];
-		enrich_facts(m, b->path, &b->facts);
+		facts_of(m, b->path, &b->facts, hashed_stat(&h));
 		if (mode != HASH_NONE)
 			take_facts_hash(&h, m, b->path, &b->facts, run_start);
 	}
 	for (size_t i = 0; i < m->n_libraries; i++) {
 		struct mf_library *l = m->sorted_libraries[i];
-		enrich_facts(m, l->path, &l->facts);
+		facts_of(m, l->path, &l->facts, hashed_stat(&h));
 		if (mode != HASH_NONE)
 			take_facts_hash(&h, m, l->path, &l->facts, run_start);
 	}

@@ -214,7 +214,8 @@ void hash_files(struct hash_req *reqs, size_t n, const struct hash_opts *o, stru
 		const char *hex;
 		from[i] = i;
 		r->result = 0;
-		if (stat(r->path, &r->st) < 0) {
+		r->stat_ok = stat(r->path, &r->st) == 0;
+		if (!r->stat_ok) {
 			r->result = -errno;
 			continue;
 		}

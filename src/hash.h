@@ -18,7 +18,8 @@ struct hash_req {
 	const char *path;            /* in: the file (borrowed) */
 	int result;                  /* out: 0, or -errno as for hash_file */
 	char hex[HASH_HEX_LEN + 1];  /* out, when result is 0: the lowercase hex digest */
-	struct stat st;              /* out, when result is 0: the file's stat */
+	struct stat st;              /* out, when result is 0 or stat_ok: the file's stat */
+	bool stat_ok;                /* out: st was taken (a regular file or not), whatever the result */
 };
 
 struct hash_opts {

@@ -42,9 +42,9 @@ void strset_add(struct strset *s, const char *interned)
 	s->v[s->n++] = interned;
 }
 
-const char *manifest_intern(struct manifest *m, const char *s)
+/* The interned copy of the first `len` bytes of `s`. */
+static const char *manifest_intern_n(struct manifest *m, const char *s, size_t len)
 {
-	size_t len = strlen(s);
 	const char **key = NULL;
 	void **slot = map_slot(&m->strings, s, len, &key);
 	if (*slot == NULL) {
@@ -53,6 +53,11 @@ const char *manifest_intern(struct manifest *m, const char *s)
 		*slot = copy;
 	}
 	return *slot;
+}
+
+const char *manifest_intern(struct manifest *m, const char *s)
+{
+	return manifest_intern_n(m, s, strlen(s));
 }
 
 /* Returns the entry for `path` in `set`, creating it with `size` zeroed bytes when new. */
@@ -275,13 +280,70 @@ static bool per_process_path(const char *path)
 	return false;
 }
 
+/* What real_path remembers of a path it could not resolve. */
+static const char unresolvable[] = "";
+
+/*
+ * What realpath(3) makes of the absolute path `path` (its first `len`
+ * bytes), interned, or NULL where realpath fails (a component missing, not
+ * a directory, too many links). `known` maps each path asked (a prefix of
+ * another, a link's target) to its answer, so a directory is looked at once
+ * however many paths go through it: an lstat, and a readlink when it is a
+ * link, where realpath reads every component of every path again.
+ */
+static const char *real_path(struct manifest *m, struct map *known, const char *path, size_t len, int links)
+{
+	size_t cut = len;
+	while (cut > 0 && path[cut - 1] != '/')
+		cut--;
+	if (cut <= 1 && cut == len)
+		return manifest_intern(m, "/");
+	const char *hit = map_get(known, path, len);
+	if (hit)
+		return hit == unresolvable ? NULL : hit;
+
+	const char *parent = real_path(m, known, path, cut > 1 ? cut - 1 : 1, links), *name = path + cut, *res = NULL;
+	size_t nlen = len - cut;
+	char cand[PATH_MAX], target[PATH_MAX];
+	struct stat st;
+	if (!parent)
+		;
+	else if (nlen == 0 || (nlen == 1 && name[0] == '.'))
+		res = parent;
+	else if (nlen == 2 && name[0] == '.' && name[1] == '.')
+		res = strrchr(parent, '/') == parent ? manifest_intern(m, "/")
+						      : manifest_intern_n(m, parent, (size_t)(strrchr(parent, '/') - parent));
+	else if ((size_t)snprintf(cand, sizeof(cand), "%s/%.*s", parent[1] ? parent : "", (int)nlen, name) >= sizeof(cand))
+		;
+	else if (lstat(cand, &st) < 0)
+		;
+	else if (!S_ISLNK(st.st_mode))
+		res = manifest_intern(m, cand);
+	else if (links < 40) {
+		ssize_t t = readlink(cand, target, sizeof(target) - 1);
+		int n = t <= 0 ? -1
+			: target[0] == '/' ? snprintf(cand, sizeof(cand), "%.*s", (int)t, target)
+					   : snprintf(cand, sizeof(cand), "%s/%.*s", parent[1] ? parent : "", (int)t, target);
+		if (n > 0 && (size_t)n < sizeof(cand))
+			res = real_path(m, known, cand, (size_t)n, links + 1);
+	}
+
+	const char **key = NULL;
+	void **slot = map_slot(known, path, len, &key); /* only now: the calls above may have grown the map */
+	if (!*slot) {
+		*key = manifest_intern_n(m, path, len);
+		*slot = (void *)(res ? res : unresolvable);
+	}
+	return res;
+}
+
 /*
  * The fully resolved path of `path` (interned) when it differs from `path`
  * (a symlink, or a directory on the way is one), else NULL. Directories are
- * resolved once each through `dirs`; only the last component is looked at
- * per path. *st: its lstat, or st_mode 0 when not taken.
+ * resolved once each through `known` (real_path); only the last component
+ * is looked at per path. *st: its lstat, or st_mode 0 when not taken.
  */
-static const char *resolved_target(struct manifest *m, struct map *dirs, const char *path, struct stat *st)
+static const char *resolved_target(struct manifest *m, struct map *known, const char *path, struct stat *st)
 {
 	char real[PATH_MAX];
 	const char *slash = strrchr(path, '/');
@@ -290,21 +352,14 @@ static const char *resolved_target(struct manifest *m, struct map *dirs, const c
 		return NULL; /* a host realpath means nothing inside another root, or for /proc/self */
 	if (lstat(path, st) < 0)
 		st->st_mode = 0;
-	else if (S_ISLNK(st->st_mode))
-		return realpath(path, real) && strcmp(real, path) ? manifest_intern(m, real) : NULL;
+	else if (S_ISLNK(st->st_mode)) {
+		const char *r = real_path(m, known, path, strlen(path), 0);
+		return r && strcmp(r, path) ? r : NULL;
+	}
 
 	size_t dlen = slash > path ? (size_t)(slash - path) : 1;
-	const char **key = NULL;
-	void **slot = map_slot(dirs, path, dlen, &key);
-	if (*slot == NULL) {
-		char dir[PATH_MAX];
-		memcpy(dir, path, dlen);
-		dir[dlen] = '\0';
-		*key = manifest_intern(m, dir);
-		*slot = (void *)manifest_intern(m, realpath(dir, real) ? real : dir);
-	}
-	const char *rdir = *slot;
-	if (strncmp(rdir, path, dlen) == 0 && rdir[dlen] == '\0')
+	const char *rdir = real_path(m, known, path, dlen, 0);
+	if (!rdir || (strncmp(rdir, path, dlen) == 0 && rdir[dlen] == '\0'))
 		return NULL;
 	snprintf(real, sizeof(real), "%s%s", strcmp(rdir, "/") ? rdir : "", slash);
 	return manifest_intern(m, real);
@@ -352,20 +407,20 @@ static bool is_object(struct manifest *m, const char *p)
 
 void manifest_finalize(struct manifest *m)
 {
-	struct map object_targets = { 0 }, dirs = { 0 };
+	struct map object_targets = { 0 }, known = { 0 };
 
 	struct stat st;
 	m->sorted_binaries = sorted_entries(&m->binaries, &m->n_binaries);
 	for (size_t i = 0; i < m->n_binaries; i++) {
 		struct mf_binary *b = m->sorted_binaries[i];
-		b->target = resolved_target(m, &dirs, b->path, &st);
+		b->target = resolved_target(m, &known, b->path, &st);
 		if (b->target)
 			*map_slot(&object_targets, b->target, strlen(b->target), NULL) = (void *)b->target;
 	}
 	m->sorted_libraries = sorted_entries(&m->libraries, &m->n_libraries);
 	for (size_t i = 0; i < m->n_libraries; i++) {
 		struct mf_library *l = m->sorted_libraries[i];
-		l->target = resolved_target(m, &dirs, l->path, &st);
+		l->target = resolved_target(m, &known, l->path, &st);
 		if (l->target)
 			*map_slot(&object_targets, l->target, strlen(l->target), NULL) = (void *)l->target;
 	}
@@ -376,7 +431,7 @@ void manifest_finalize(struct manifest *m)
 	m->n_files = 0;
 	for (size_t i = 0; i < nfiles; i++) {
 		struct mf_file *f = files[i];
-		f->target = resolved_target(m, &dirs, f->path, &st);
+		f->target = resolved_target(m, &known, f->path, &st);
 		if (is_object(m, f->path) || is_object(m, f->target) || strmap_get(&object_targets, f->path) ||
 		    (f->target && strmap_get(&object_targets, f->target)))
 			continue;
@@ -385,7 +440,7 @@ void manifest_finalize(struct manifest *m)
 	}
 	free(files);
 	map_free(&object_targets);
-	map_free(&dirs);
+	map_free(&known);
 	m->sorted_missing = sorted_entries(&m->missing, &m->n_missing);
 }
 

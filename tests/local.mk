@@ -43,7 +43,11 @@ tests_fixtures_evlog_LDADD = -lpthread
 # is built with FP_COMPILE_FLAGS and FP_LINK_FLAGS (the sanitizers under
 # --enable-sanitizers), the fixtures are not.
 check_PROGRAMS += tests/unit/test_path tests/unit/test_maps tests/unit/test_secret tests/unit/test_hashcache \
-	tests/unit/test_trace_filter tests/unit/test_unwind_map tests/unit/test_manifest_text tests/unit/test_cpus
+	tests/unit/test_trace_filter tests/unit/test_unwind_map tests/unit/test_manifest_text tests/unit/test_cpus \
+	tests/unit/test_targets
+tests_unit_test_targets_CFLAGS = $(FP_COMPILE_FLAGS)
+tests_unit_test_targets_LDFLAGS = $(FP_LINK_FLAGS)
+tests_unit_test_targets_LDADD = $(FP_LIBS)
 tests_unit_test_cpus_CFLAGS = $(FP_COMPILE_FLAGS)
 tests_unit_test_cpus_LDFLAGS = $(FP_LINK_FLAGS)
 tests_unit_test_cpus_LDADD = $(FP_LIBS)
@@ -69,7 +73,8 @@ tests_unit_test_secret_LDFLAGS = $(FP_LINK_FLAGS)
 tests_unit_test_secret_LDADD = $(FP_LIBS)
 tests_unit_test_hashcache_LDADD = $(FP_LIBS)
 TESTS += tests/unit/test_path tests/unit/test_maps tests/unit/test_secret tests/unit/test_hashcache \
-	tests/unit/test_trace_filter tests/unit/test_unwind_map tests/unit/test_manifest_text tests/unit/test_cpus
+	tests/unit/test_trace_filter tests/unit/test_unwind_map tests/unit/test_manifest_text tests/unit/test_cpus \
+	tests/unit/test_targets
 
 # Shell tests: run src/fingerprint and assert on the manifest with jq.
 FP_SHELL_TESTS = \
@@ -109,6 +114,7 @@ FP_SHELL_TESTS = \
 	tests/cwd-shared.test \
 	tests/fd-names.test \
 	tests/pidfd-ahead.test \
+	tests/stat-once.test \
 	tests/crypto-missing.test \
 	tests/exec-strings.test \
 	tests/how.test \
@@ -271,7 +277,7 @@ FP_VALGRIND_TESTS = \
 	deterministic atomic symlinks signals elf-facts hash packages how scan \
 	special-paths races schema callers callers-cxx callers-direct callers-loader \
 	callers-lazy callers-off diff check show merge status events
-FP_VALGRIND_UNITS = test_path test_maps test_secret test_ldso test_ldd_compare test_cpus
+FP_VALGRIND_UNITS = test_path test_maps test_secret test_ldso test_ldd_compare test_cpus test_targets
 FP_VALGRIND_TIMEOUT = 600
 check-valgrind: $(check_PROGRAMS) $(bin_PROGRAMS)
 	@if test "$(enable_sanitizers)" = yes; then \
