@@ -388,22 +388,18 @@ static void add_provenance(cJSON *o, const struct manifest *m, enum prov_section
 	}
 }
 
-static cJSON *binaries_json(const struct manifest *m)
+static cJSON *binary_json(const struct manifest *m, size_t i)
 {
-	cJSON *a = cJSON_CreateArray();
-	for (size_t i = 0; i < m->n_binaries; i++) {
-		const struct mf_binary *b = m->sorted_binaries[i];
-		cJSON *o = cJSON_CreateObject();
-		add_exact(o, "path", b->path);
-		if (b->target)
-			add_exact(o, "target", b->target);
-		add_package(o, m, b->package);
-		add_int(o, "exec_count", (long long)b->exec_count);
-		add_facts(o, &b->facts);
-		add_provenance(o, m, PROV_BINARIES, b->path);
-		cJSON_AddItemToArray(a, o);
-	}
-	return a;
+	const struct mf_binary *b = m->sorted_binaries[i];
+	cJSON *o = cJSON_CreateObject();
+	add_exact(o, "path", b->path);
+	if (b->target)
+		add_exact(o, "target", b->target);
+	add_package(o, m, b->package);
+	add_int(o, "exec_count", (long long)b->exec_count);
+	add_facts(o, &b->facts);
+	add_provenance(o, m, PROV_BINARIES, b->path);
+	return o;
 }
 
 /* "opened": the files whose openers name library `path` as their module (files are sorted). */
@@ -423,30 +419,26 @@ static void add_opened(cJSON *o, const struct manifest *m, const char *path)
 	}
 }
 
-static cJSON *libraries_json(const struct manifest *m)
+static cJSON *library_json(const struct manifest *m, size_t i)
 {
-	cJSON *a = cJSON_CreateArray();
-	for (size_t i = 0; i < m->n_libraries; i++) {
-		const struct mf_library *l = m->sorted_libraries[i];
-		cJSON *o = cJSON_CreateObject();
-		add_exact(o, "path", l->path);
-		if (l->target)
-			add_exact(o, "target", l->target);
-		add_package(o, m, l->package);
-		if (l->how)
-			add_ref(o, "how", l->how);
-		if (l->found_via) {
-			add_ref(o, "found_via", l->found_via);
-			add_ref(o, "found_dir", l->found_dir);
-		}
-		cJSON_AddItemToObjectCS(o, "loaded_by", strset_array(&l->loaded_by));
-		if (m->callers)
-			add_opened(o, m, l->path);
-		add_facts(o, &l->facts);
-		add_provenance(o, m, PROV_LIBRARIES, l->path);
-		cJSON_AddItemToArray(a, o);
+	const struct mf_library *l = m->sorted_libraries[i];
+	cJSON *o = cJSON_CreateObject();
+	add_exact(o, "path", l->path);
+	if (l->target)
+		add_exact(o, "target", l->target);
+	add_package(o, m, l->package);
+	if (l->how)
+		add_ref(o, "how", l->how);
+	if (l->found_via) {
+		add_ref(o, "found_via", l->found_via);
+		add_ref(o, "found_dir", l->found_dir);
 	}
-	return a;
+	cJSON_AddItemToObjectCS(o, "loaded_by", strset_array(&l->loaded_by));
+	if (m->callers)
+		add_opened(o, m, l->path);
+	add_facts(o, &l->facts);
+	add_provenance(o, m, PROV_LIBRARIES, l->path);
+	return o;
 }
 
 static int cmp_opener(const void *pa, const void *pb)
@@ -486,48 +478,40 @@ static cJSON *openers_json(const struct manifest *m, const struct mf_file *f)
 	return a;
 }
 
-static cJSON *files_json(const struct manifest *m)
+static cJSON *file_json(const struct manifest *m, size_t i)
 {
-	cJSON *a = cJSON_CreateArray();
-	for (size_t i = 0; i < m->n_files; i++) {
-		const struct mf_file *f = m->sorted_files[i];
-		cJSON *o = cJSON_CreateObject();
-		add_exact(o, "path", f->path);
-		if (f->target)
-			add_exact(o, "target", f->target);
-		if (f->type)
-			add_ref(o, "type", f->type);
-		add_package(o, m, f->package);
-		add_ref(o, "access", manifest_access_name(f->access));
-		if (f->access & ACCESS_CREATED)
-			cJSON_AddTrueToObject(o, "created");
-		if (f->sha256 || f->hash_failed)
-			add_ref(o, "sha256", f->sha256);
-		cJSON_AddItemToObjectCS(o, "opened_by", openers_json(m, f));
-		add_provenance(o, m, PROV_FILES, f->path);
-		cJSON_AddItemToArray(a, o);
-	}
-	return a;
+	const struct mf_file *f = m->sorted_files[i];
+	cJSON *o = cJSON_CreateObject();
+	add_exact(o, "path", f->path);
+	if (f->target)
+		add_exact(o, "target", f->target);
+	if (f->type)
+		add_ref(o, "type", f->type);
+	add_package(o, m, f->package);
+	add_ref(o, "access", manifest_access_name(f->access));
+	if (f->access & ACCESS_CREATED)
+		cJSON_AddTrueToObject(o, "created");
+	if (f->sha256 || f->hash_failed)
+		add_ref(o, "sha256", f->sha256);
+	cJSON_AddItemToObjectCS(o, "opened_by", openers_json(m, f));
+	add_provenance(o, m, PROV_FILES, f->path);
+	return o;
 }
 
-static cJSON *missing_json(const struct manifest *m)
+static cJSON *missing_one_json(const struct manifest *m, size_t i)
 {
-	cJSON *a = cJSON_CreateArray();
-	for (size_t i = 0; i < m->n_missing; i++) {
-		const struct mf_missing *p = m->sorted_missing[i];
-		cJSON *o = cJSON_CreateObject();
-		add_exact(o, "path", p->path);
-		cJSON_AddItemToObjectCS(o, "probed_by", strset_array(&p->probed_by));
-		if (p->tried.n) {
-			cJSON *t = cJSON_CreateArray();
-			cJSON_AddItemToObjectCS(o, "tried", t);
-			for (size_t k = 0; k < p->tried.n; k++)
-				cJSON_AddItemToArray(t, jref(p->tried.v[k]));
-		}
-		add_provenance(o, m, PROV_MISSING, p->path);
-		cJSON_AddItemToArray(a, o);
+	const struct mf_missing *p = m->sorted_missing[i];
+	cJSON *o = cJSON_CreateObject();
+	add_exact(o, "path", p->path);
+	cJSON_AddItemToObjectCS(o, "probed_by", strset_array(&p->probed_by));
+	if (p->tried.n) {
+		cJSON *t = cJSON_CreateArray();
+		cJSON_AddItemToObjectCS(o, "tried", t);
+		for (size_t k = 0; k < p->tried.n; k++)
+			cJSON_AddItemToArray(t, jref(p->tried.v[k]));
 	}
-	return a;
+	add_provenance(o, m, PROV_MISSING, p->path);
+	return o;
 }
 
 /*
@@ -599,27 +583,23 @@ static void per_binary_json(const struct manifest *m, cJSON *root)
 		cJSON_Delete(cmdlines_b64);
 }
 
-static cJSON *processes_json(const struct manifest *m)
+static cJSON *process_json(const struct manifest *m, size_t i)
 {
-	cJSON *a = cJSON_CreateArray();
-	for (size_t i = 0; i < m->nprocs; i++) {
-		const struct mf_process *p = m->procs[i];
-		cJSON *o = cJSON_CreateObject();
-		add_int(o, "pid", p->pid);
-		add_int(o, "ppid", p->ppid);
-		add_ref(o, "binary", p->binary);
-		if (p->argv)
-			add_argv(o, "argv", p->argv, p->argv_len);
-		else
-			cJSON_AddNullToObject(o, "argv");
-		add_exact(o, "cwd", p->cwd);
-		cJSON_AddItemToObjectCS(o, "exit", exit_json(&p->exit));
-		if (p->detached)
-			cJSON_AddTrueToObject(o, "detached");
-		add_int(o, "threads", p->threads);
-		cJSON_AddItemToArray(a, o);
-	}
-	return a;
+	const struct mf_process *p = m->procs[i];
+	cJSON *o = cJSON_CreateObject();
+	add_int(o, "pid", p->pid);
+	add_int(o, "ppid", p->ppid);
+	add_ref(o, "binary", p->binary);
+	if (p->argv)
+		add_argv(o, "argv", p->argv, p->argv_len);
+	else
+		cJSON_AddNullToObject(o, "argv");
+	add_exact(o, "cwd", p->cwd);
+	cJSON_AddItemToObjectCS(o, "exit", exit_json(&p->exit));
+	if (p->detached)
+		cJSON_AddTrueToObject(o, "detached");
+	add_int(o, "threads", p->threads);
+	return o;
 }
 
 /* A merged manifest's "run": the run objects as the reader kept them (each with its host and processes). */
@@ -644,60 +624,6 @@ static void *ptrs_copy(const void *v, size_t n)
 	return copy;
 }
 
-/* The manifest as JSON: one run (`run`), or a merged manifest's `n_runs` kept runs. */
-static cJSON *manifest_to_json(const struct manifest *model, const struct run_info *run, char *const *runs,
-			       size_t n_runs)
-{
-	/*
-	 * What is written: the model with its sorted arrays (in byte order) in
-	 * the order of their texts instead, which differs when a path is escaped.
-	 */
-	struct manifest view = *model;
-	const struct manifest *m = &view;
-	view.sorted_binaries = ptrs_copy(model->sorted_binaries, model->n_binaries);
-	view.sorted_libraries = ptrs_copy(model->sorted_libraries, model->n_libraries);
-	view.sorted_files = ptrs_copy(model->sorted_files, model->n_files);
-	view.sorted_missing = ptrs_copy(model->sorted_missing, model->n_missing);
-	view.unpackaged = ptrs_copy(model->unpackaged, model->n_unpackaged);
-	manifest_text_sort_entries(view.sorted_binaries, view.n_binaries);
-	manifest_text_sort_entries(view.sorted_libraries, view.n_libraries);
-	manifest_text_sort_entries(view.sorted_files, view.n_files);
-	manifest_text_sort_entries(view.sorted_missing, view.n_missing);
-	manifest_text_sort_strings(view.unpackaged, view.n_unpackaged);
-
-	cJSON *root = cJSON_CreateObject();
-	add_str(root, "schema", "fingerprint/1");
-	cJSON *tool = cJSON_AddObjectToObject(root, "tool");
-	add_str(tool, "name", PACKAGE_NAME);
-	add_str(tool, "version", PACKAGE_VERSION);
-	if (run) {
-		cJSON_AddItemToObjectCS(root, "run", run_json(m, run));
-		cJSON_AddItemToObjectCS(root, "host", host_json());
-	} else {
-		cJSON_AddItemToObjectCS(root, "run", runs_json(runs, n_runs));
-	}
-	cJSON_AddItemToObjectCS(root, "binaries", binaries_json(m));
-	cJSON_AddItemToObjectCS(root, "libraries", libraries_json(m));
-	cJSON_AddItemToObjectCS(root, "files", files_json(m));
-	cJSON_AddItemToObjectCS(root, "missing", missing_json(m));
-	if (m->packages_known) {
-		cJSON *pkgs = cJSON_AddArrayToObject(root, "packages");
-		for (size_t i = 0; i < m->n_packages; i++)
-			cJSON_AddItemToArray(pkgs, package_json(m->sorted_packages[i]));
-		cJSON *un = cJSON_AddArrayToObject(root, "unpackaged");
-		for (size_t i = 0; i < m->n_unpackaged; i++)
-			cJSON_AddItemToArray(un, jref(m->unpackaged[i]));
-	}
-	per_binary_json(m, root);
-	if (run)
-		cJSON_AddItemToObjectCS(root, "processes", processes_json(m));
-	free(view.sorted_binaries);
-	free(view.sorted_libraries);
-	free(view.sorted_files);
-	free(view.sorted_missing);
-	free(view.unpackaged);
-	return root;
-}
 
 /*
  * Create the temporary file next to `path`: ".BASE.PID.tmp" (a name a test
@@ -797,24 +723,6 @@ static int write_all(int fd, const char *s, size_t n)
 }
 
 /* Write `root` (deleted) to `o` and rename it into place; as manifest_json_write. */
-static int write_root(struct json_out *o, cJSON *root)
-{
-	char *text = cJSON_Print(root);
-	cJSON_Delete(root);
-	if (!text)
-		die(EXIT_INTERNAL, "out of memory while writing the manifest");
-
-	int r = write_all(o->fd, text, strlen(text));
-	if (r == 0)
-		r = write_all(o->fd, "\n", 1);
-	cJSON_free(text);
-	if (r < 0) {
-		json_out_discard(o);
-		return r;
-	}
-	return json_out_commit(o);
-}
-
 /*
  * No fsync: the rename makes the replacement atomic (a reader, or a run
  * killed half way, sees the old file or the whole new one), as for a
@@ -840,14 +748,164 @@ int json_out_commit(struct json_out *o)
 	return 0;
 }
 
+/*
+ * The manifest written as it is made: one top-level member, or one element
+ * of a long array (binaries, libraries, files, missing, processes), built as
+ * a cJSON tree, printed, indented to its depth and freed before the next.
+ * The text is the one cJSON_Print gives of the whole tree (tabs, ":\t",
+ * ", " between elements), never held whole: a run of two million missing
+ * paths once held a tree and a text of about a gigabyte at the end.
+ */
+struct json_stream {
+	int fd;
+	int err;         /* the first -errno of a write */
+	size_t members;  /* of the top-level object, so far */
+	struct buf out;  /* text not yet written */
+};
+
+static void js_flush(struct json_stream *s)
+{
+	if (!s->err && s->out.len)
+		s->err = write_all(s->fd, s->out.data, s->out.len);
+	s->out.len = 0;
+}
+
+static void js_put(struct json_stream *s, const char *t, size_t n)
+{
+	buf_append(&s->out, t, n);
+	if (s->out.len >= 1 << 16)
+		js_flush(s);
+}
+
+/* `v` as cJSON_Print prints it `depth` levels down (each line after the first `depth` tabs further in), freed. */
+static void js_value(struct json_stream *s, cJSON *v, size_t depth)
+{
+	char *text = cJSON_Print(v);
+	cJSON_Delete(v);
+	if (!text)
+		die(EXIT_INTERNAL, "out of memory while writing the manifest");
+	const char *p = text, *nl;
+	while ((nl = strchr(p, '\n'))) {
+		js_put(s, p, (size_t)(nl - p) + 1);
+		for (size_t k = 0; k < depth; k++)
+			js_put(s, "\t", 1);
+		p = nl + 1;
+	}
+	js_put(s, p, strlen(p));
+	cJSON_free(text);
+}
+
+/* The start of a member of the top-level object; `key` is a plain name (nothing to escape). */
+static void js_key(struct json_stream *s, const char *key)
+{
+	if (s->members++)
+		js_put(s, ",\n", 2);
+	js_put(s, "\t\"", 2);
+	js_put(s, key, strlen(key));
+	js_put(s, "\":\t", 3);
+}
+
+/* Each member of `obj`, in order; `obj` is freed. */
+static void js_members(struct json_stream *s, cJSON *obj)
+{
+	cJSON *c;
+	while ((c = obj->child)) {
+		cJSON_DetachItemViaPointer(obj, c);
+		js_key(s, c->string);
+		js_value(s, c, 1);
+	}
+	cJSON_Delete(obj);
+}
+
+/* A member whose value is the array of `n` elements made by `elem`, each printed and freed in turn. */
+static void js_array(struct json_stream *s, const char *key, const struct manifest *m, size_t n,
+		     cJSON *(*elem)(const struct manifest *, size_t))
+{
+	js_key(s, key);
+	js_put(s, "[", 1);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			js_put(s, ", ", 2);
+		js_value(s, elem(m, i), 2);
+	}
+	js_put(s, "]", 1);
+}
+
+/* The manifest as JSON to `o`: one run (`run`), or a merged manifest's `n_runs` kept runs. */
+static int write_manifest(struct json_out *o, const struct manifest *model, const struct run_info *run,
+			  char *const *runs, size_t n_runs)
+{
+	/*
+	 * What is written: the model with its sorted arrays (in byte order) in
+	 * the order of their texts instead, which differs when a path is escaped.
+	 */
+	struct manifest view = *model;
+	const struct manifest *m = &view;
+	view.sorted_binaries = ptrs_copy(model->sorted_binaries, model->n_binaries);
+	view.sorted_libraries = ptrs_copy(model->sorted_libraries, model->n_libraries);
+	view.sorted_files = ptrs_copy(model->sorted_files, model->n_files);
+	view.sorted_missing = ptrs_copy(model->sorted_missing, model->n_missing);
+	view.unpackaged = ptrs_copy(model->unpackaged, model->n_unpackaged);
+	manifest_text_sort_entries(view.sorted_binaries, view.n_binaries);
+	manifest_text_sort_entries(view.sorted_libraries, view.n_libraries);
+	manifest_text_sort_entries(view.sorted_files, view.n_files);
+	manifest_text_sort_entries(view.sorted_missing, view.n_missing);
+	manifest_text_sort_strings(view.unpackaged, view.n_unpackaged);
+
+	struct json_stream s = { .fd = o->fd };
+	js_put(&s, "{\n", 2);
+	cJSON *head = cJSON_CreateObject();
+	add_str(head, "schema", "fingerprint/1");
+	cJSON *tool = cJSON_AddObjectToObject(head, "tool");
+	add_str(tool, "name", PACKAGE_NAME);
+	add_str(tool, "version", PACKAGE_VERSION);
+	if (run) {
+		cJSON_AddItemToObjectCS(head, "run", run_json(m, run));
+		cJSON_AddItemToObjectCS(head, "host", host_json());
+	} else {
+		cJSON_AddItemToObjectCS(head, "run", runs_json(runs, n_runs));
+	}
+	js_members(&s, head);
+	js_array(&s, "binaries", m, m->n_binaries, binary_json);
+	js_array(&s, "libraries", m, m->n_libraries, library_json);
+	js_array(&s, "files", m, m->n_files, file_json);
+	js_array(&s, "missing", m, m->n_missing, missing_one_json);
+	cJSON *tail = cJSON_CreateObject();
+	if (m->packages_known) {
+		cJSON *pkgs = cJSON_AddArrayToObject(tail, "packages");
+		for (size_t i = 0; i < m->n_packages; i++)
+			cJSON_AddItemToArray(pkgs, package_json(m->sorted_packages[i]));
+		cJSON *un = cJSON_AddArrayToObject(tail, "unpackaged");
+		for (size_t i = 0; i < m->n_unpackaged; i++)
+			cJSON_AddItemToArray(un, jref(m->unpackaged[i]));
+	}
+	per_binary_json(m, tail);
+	js_members(&s, tail);
+	if (run)
+		js_array(&s, "processes", m, m->nprocs, process_json);
+	js_put(&s, "\n}\n", 3);
+	js_flush(&s);
+	buf_free(&s.out);
+	free(view.sorted_binaries);
+	free(view.sorted_libraries);
+	free(view.sorted_files);
+	free(view.sorted_missing);
+	free(view.unpackaged);
+	if (s.err) {
+		json_out_discard(o);
+		return s.err;
+	}
+	return json_out_commit(o);
+}
+
 int manifest_json_write(struct json_out *o, const struct manifest *m, const struct run_info *run)
 {
-	return write_root(o, manifest_to_json(m, run, NULL, 0));
+	return write_manifest(o, m, run, NULL, 0);
 }
 
 int manifest_json_write_merged(struct json_out *o, const struct manifest *m, char *const *runs, size_t n_runs)
 {
-	return write_root(o, manifest_to_json(m, NULL, runs, n_runs));
+	return write_manifest(o, m, NULL, runs, n_runs);
 }
 
 int manifest_json_print_diff(FILE *f, const char *old_file, const char *new_file, const struct diff_change *v,

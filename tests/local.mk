@@ -27,7 +27,10 @@ check_PROGRAMS += \
 	tests/fixtures/evlog \
 	tests/fixtures/exec_strings \
 	tests/fixtures/cwd_moves \
-	tests/fixtures/deny_pidfd
+	tests/fixtures/deny_pidfd \
+	tests/fixtures/json_reprint
+tests_fixtures_json_reprint_CFLAGS = $(CJSON_CFLAGS)
+tests_fixtures_json_reprint_LDADD = $(CJSON_LIBS)
 tests_fixtures_threadfiles_LDADD = -lpthread
 tests_fixtures_exec_busy_LDADD = -lpthread
 tests_fixtures_thread_exit_LDADD = -lpthread
@@ -115,6 +118,7 @@ FP_SHELL_TESTS = \
 	tests/fd-names.test \
 	tests/pidfd-ahead.test \
 	tests/stat-once.test \
+	tests/manifest-stream.test \
 	tests/crypto-missing.test \
 	tests/exec-strings.test \
 	tests/how.test \
