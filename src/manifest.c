@@ -310,9 +310,10 @@ static const char *real_path(struct manifest *m, struct map *known, const char *
 		;
 	else if (nlen == 0 || (nlen == 1 && name[0] == '.'))
 		res = parent;
-	else if (nlen == 2 && name[0] == '.' && name[1] == '.')
-		res = strrchr(parent, '/') == parent ? manifest_intern(m, "/")
-						      : manifest_intern_n(m, parent, (size_t)(strrchr(parent, '/') - parent));
+	else if (nlen == 2 && name[0] == '.' && name[1] == '.') {
+		size_t up = (size_t)(strrchr(parent, '/') - parent);
+		res = manifest_intern_n(m, parent, up ? up : 1); /* the parent of "/x" is "/" */
+	}
 	else if ((size_t)snprintf(cand, sizeof(cand), "%s/%.*s", parent[1] ? parent : "", (int)nlen, name) >= sizeof(cand))
 		;
 	else if (lstat(cand, &st) < 0)
