@@ -221,12 +221,13 @@ static bool read_path(struct proc *p, int dirfd, uint64_t addr, bool empty_ok)
 	const char *dir = NULL;
 	int r;
 	if (mf->callers && p->sc.se->family == SC_OPEN && p->sc.sp) {
-		/* The page at the stack pointer too: naming the caller starts there. */
+		/* The page at the stack pointer too (and the next, near its end): naming the caller starts there. */
 		uint64_t page = p->sc.sp & ~4095ULL;
-		bool ok;
-		r = tracee_read_string_and_page(p->tid, addr, raw, sizeof(raw), page, unwind_seed_buffer(), &ok);
-		if (ok)
-			unwind_seed_page(p->tid, p->sc.sp, page);
+		size_t got;
+		r = tracee_read_string_and_page(p->tid, addr, raw, sizeof(raw), page, unwind_seed_len(p->sc.sp),
+						unwind_seed_buffer(), &got);
+		if (got)
+			unwind_seed_page(p->tid, p->sc.sp, page, got);
 	} else {
 		r = tracee_read_string(p->tid, addr, raw, sizeof(raw));
 	}

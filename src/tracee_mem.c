@@ -56,12 +56,13 @@ int tracee_read(pid_t pid, uint64_t addr, void *out, size_t len)
 	return 0;
 }
 
-/* tracee_read_string; with `data`, the page at `page` too, in the first read when it can be. */
-static int read_string(pid_t pid, uint64_t addr, char *out, size_t outsz, uint64_t page, void *data, bool *page_ok)
+/* tracee_read_string; with `data`, the `len` bytes at `page` too, in the first read when it can be. */
+static int read_string(pid_t pid, uint64_t addr, char *out, size_t outsz, uint64_t page, size_t len, void *data,
+		       size_t *page_got)
 {
 	size_t got = 0;
-	if (page_ok)
-		*page_ok = false;
+	if (page_got)
+		*page_got = 0;
 	if (addr == 0)
 		return -EFAULT;
 	/* The NUL may be the last byte of `out`: a path of PATH_MAX - 1 characters fits. */
@@ -72,11 +73,11 @@ static int read_string(pid_t pid, uint64_t addr, char *out, size_t outsz, uint64
 			chunk = outsz - got;
 		ssize_t n = -1;
 		if (data && got == 0) {
-			struct iovec local[2] = { { out, chunk }, { data, 4096 } };
-			struct iovec remote[2] = { { (void *)(uintptr_t)addr, chunk }, { (void *)(uintptr_t)page, 4096 } };
+			struct iovec local[2] = { { out, chunk }, { data, len } };
+			struct iovec remote[2] = { { (void *)(uintptr_t)addr, chunk }, { (void *)(uintptr_t)page, len } };
 			n = process_vm_readv(pid, local, 2, remote, 2, 0);
 			if (n > (ssize_t)chunk) {
-				*page_ok = n == (ssize_t)(chunk + 4096);
+				*page_got = ((size_t)n - chunk) & ~(size_t)4095;
 				n = (ssize_t)chunk;
 			}
 		}
@@ -95,13 +96,13 @@ static int read_string(pid_t pid, uint64_t addr, char *out, size_t outsz, uint64
 
 int tracee_read_string(pid_t pid, uint64_t addr, char *out, size_t outsz)
 {
-	return read_string(pid, addr, out, outsz, 0, NULL, NULL);
+	return read_string(pid, addr, out, outsz, 0, 0, NULL, NULL);
 }
 
-int tracee_read_string_and_page(pid_t pid, uint64_t addr, char *out, size_t outsz, uint64_t page, void *data,
-				bool *page_ok)
+int tracee_read_string_and_page(pid_t pid, uint64_t addr, char *out, size_t outsz, uint64_t page, size_t len,
+				void *data, size_t *got)
 {
-	return read_string(pid, addr, out, outsz, page, data, page_ok);
+	return read_string(pid, addr, out, outsz, page, len, data, got);
 }
 
 /* Pointer `i` of a block of `word`-byte pointers. */

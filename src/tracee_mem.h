@@ -17,12 +17,13 @@
 int tracee_read_string(pid_t pid, uint64_t addr, char *out, size_t outsz);
 
 /*
- * The same, reading in its first process_vm_readv also the page at `page`
- * (page-aligned) into `data` (4096 bytes): the stack page a caller lookup
- * will want, for one system call less. *page_ok: whether it was read.
+ * The same, reading in its first process_vm_readv also the `len` bytes
+ * (whole pages) at `page` (page-aligned) into `data`: the stack pages a
+ * caller lookup will want, for one system call less. *got: how many of
+ * them came, in whole pages (a page past the top of the stack does not).
  */
-int tracee_read_string_and_page(pid_t pid, uint64_t addr, char *out, size_t outsz, uint64_t page, void *data,
-				bool *page_ok);
+int tracee_read_string_and_page(pid_t pid, uint64_t addr, char *out, size_t outsz, uint64_t page, size_t len,
+				void *data, size_t *got);
 
 /* Read exactly `len` bytes at `addr`. Returns 0 or -errno. */
 int tracee_read(pid_t pid, uint64_t addr, void *out, size_t len);

@@ -132,8 +132,8 @@ static unsigned next_page;
 static struct {
 	pid_t tid;
 	uint64_t sp, page;
-	bool valid;
-	unsigned char data[4096];
+	size_t len; /* 0: nothing seeded */
+	unsigned char data[UNWIND_SEED_MAX];
 } seed; /* unwind_seed_page */
 
 static const char *base_name(const char *path)
@@ -568,16 +568,22 @@ static bool patch_snapshot(struct tgroup *g, const char *path, uint64_t addr, ui
 
 void *unwind_seed_buffer(void)
 {
-	seed.valid = false;
+	seed.len = 0;
 	return seed.data;
 }
 
-void unwind_seed_page(pid_t tid, uint64_t sp, uint64_t page)
+size_t unwind_seed_len(uint64_t sp)
+{
+	/* The direct rule reads a return address up to a few hundred bytes above sp (__libc_open64's at sp+0x68). */
+	return (sp & 4095) > 4096 - 512 ? 8192 : 4096;
+}
+
+void unwind_seed_page(pid_t tid, uint64_t sp, uint64_t page, size_t len)
 {
 	seed.tid = tid;
 	seed.sp = sp;
 	seed.page = page;
-	seed.valid = true;
+	seed.len = len < sizeof(seed.data) ? len : sizeof(seed.data);
 }
 
 void unwind_mapped(struct tgroup *g, const char *path, uint64_t addr, uint64_t offset)
@@ -987,13 +993,14 @@ int unwind_caller(pid_t tid, struct tgroup *g, uint64_t ip, uint64_t sp, struct 
 	have_regs = false;
 	for (unsigned i = 0; i < PAGE_CACHE; i++)
 		pages[i].valid = false;
-	if (seed.valid && seed.tid == tid && seed.sp == sp) {
-		memcpy(pages[0].data, seed.data, sizeof(seed.data));
-		pages[0].page = seed.page;
-		pages[0].valid = true;
-		next_page = 1;
+	if (seed.len && seed.tid == tid && seed.sp == sp) {
+		for (next_page = 0; next_page < seed.len / 4096; next_page++) {
+			memcpy(pages[next_page].data, seed.data + 4096 * next_page, 4096);
+			pages[next_page].page = seed.page + 4096 * next_page;
+			pages[next_page].valid = true;
+		}
 	}
-	seed.valid = false;
+	seed.len = 0;
 	/* The thread's own maps: a leader that called pthread_exit shows none. */
 	if (!g->umap)
 		g->umap = snapshot(tid);

@@ -62,13 +62,18 @@ void unwind_mapped(struct tgroup *g, const char *path, uint64_t addr, uint64_t o
  */
 bool unwind_mapped_early(struct tgroup *g, const char *path, uint64_t addr, uint64_t offset);
 /*
- * A stack page read with a syscall's arguments: unwind_seed_buffer() is
- * where to read it (4096 bytes; whatever was seeded before is forgotten),
- * unwind_seed_page() says it holds the page at `page` of thread `tid`, so
- * that the next walk of `tid` from `sp` starts with it instead of reading it.
+ * The stack pages read with a syscall's arguments: unwind_seed_buffer() is
+ * where to read them (UNWIND_SEED_MAX bytes; whatever was seeded before is
+ * forgotten), unwind_seed_page() says it holds the `len` bytes (whole
+ * pages) at `page` of thread `tid`, so that the next walk of `tid` from
+ * `sp` starts with them instead of reading them. unwind_seed_len() is how
+ * much to read from sp's page: the next page too when sp is near its end,
+ * where the first frames' return addresses lie beyond it.
  */
+#define UNWIND_SEED_MAX 8192
 void *unwind_seed_buffer(void);
-void unwind_seed_page(pid_t tid, uint64_t sp, uint64_t page);
+size_t unwind_seed_len(uint64_t sp);
+void unwind_seed_page(pid_t tid, uint64_t sp, uint64_t page, size_t len);
 /* The mappings of `g` changed (exec, mmap): forget its snapshot. */
 void unwind_invalidate(struct tgroup *g);
 
