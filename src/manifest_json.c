@@ -402,21 +402,63 @@ static cJSON *binary_json(const struct manifest *m, size_t i)
 	return o;
 }
 
-/* "opened": the files whose openers name library `path` as their module (files are sorted). */
-static void add_opened(cJSON *o, const struct manifest *m, const char *path)
+/*
+ * Each library's "opened" list: the files, in the order written, whose
+ * openers name it as their module. Made in one pass over the files before
+ * the libraries are written (looking through every file for each library
+ * took libraries x files steps).
+ */
+struct path_list {
+	const char **v;
+	size_t n, cap;
+};
+static struct path_list *opened_lists; /* by index in sorted_libraries, while write_manifest runs */
+
+static struct path_list *opened_lists_make(const struct manifest *m)
 {
-	cJSON *a = NULL;
+	if (!m->callers || !m->n_libraries)
+		return NULL;
+	struct path_list *lists = xcalloc(m->n_libraries, sizeof(*lists));
+	struct map index = { 0 }; /* library path -> its index + 1 */
+	for (size_t i = 0; i < m->n_libraries; i++) {
+		const char *p = m->sorted_libraries[i]->path;
+		*map_slot(&index, p, strlen(p), NULL) = (void *)(uintptr_t)(i + 1);
+	}
 	for (size_t i = 0; i < m->n_files; i++) {
 		const struct mf_file *f = m->sorted_files[i];
 		for (size_t k = 0; k < f->n_opened_by; k++) {
-			if (f->opened_by[k].module && strcmp(f->opened_by[k].module, path) == 0) {
-				if (!a)
-					cJSON_AddItemToObjectCS(o, "opened", a = cJSON_CreateArray());
-				cJSON_AddItemToArray(a, jref(f->path));
-				break;
-			}
+			const char *module = f->opened_by[k].module;
+			uintptr_t at = module ? (uintptr_t)strmap_get(&index, module) : 0;
+			if (!at)
+				continue;
+			struct path_list *l = &lists[at - 1];
+			if (l->n && l->v[l->n - 1] == f->path)
+				continue; /* another opener of this file in the same library */
+			xgrow(&l->v, &l->cap, l->n + 1, sizeof(*l->v));
+			l->v[l->n++] = f->path;
 		}
 	}
+	map_free(&index);
+	return lists;
+}
+
+static void opened_lists_free(struct path_list *lists, size_t n)
+{
+	for (size_t i = 0; lists && i < n; i++)
+		free(lists[i].v);
+	free(lists);
+}
+
+/* "opened" of library `i`, when it opened any file. */
+static void add_opened(cJSON *o, size_t i)
+{
+	const struct path_list *l = &opened_lists[i];
+	if (!l->n)
+		return;
+	cJSON *a = cJSON_CreateArray();
+	cJSON_AddItemToObjectCS(o, "opened", a);
+	for (size_t k = 0; k < l->n; k++)
+		cJSON_AddItemToArray(a, jref(l->v[k]));
 }
 
 static cJSON *library_json(const struct manifest *m, size_t i)
@@ -434,8 +476,8 @@ static cJSON *library_json(const struct manifest *m, size_t i)
 		add_ref(o, "found_dir", l->found_dir);
 	}
 	cJSON_AddItemToObjectCS(o, "loaded_by", strset_array(&l->loaded_by));
-	if (m->callers)
-		add_opened(o, m, l->path);
+	if (opened_lists)
+		add_opened(o, i);
 	add_facts(o, &l->facts);
 	add_provenance(o, m, PROV_LIBRARIES, l->path);
 	return o;
@@ -867,7 +909,10 @@ static int write_manifest(struct json_out *o, const struct manifest *model, cons
 	}
 	js_members(&s, head);
 	js_array(&s, "binaries", m, m->n_binaries, binary_json);
+	opened_lists = opened_lists_make(m);
 	js_array(&s, "libraries", m, m->n_libraries, library_json);
+	opened_lists_free(opened_lists, m->n_libraries);
+	opened_lists = NULL;
 	js_array(&s, "files", m, m->n_files, file_json);
 	js_array(&s, "missing", m, m->n_missing, missing_one_json);
 	cJSON *tail = cJSON_CreateObject();
