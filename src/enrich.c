@@ -39,6 +39,7 @@ static struct {
 	pthread_cond_t cond; /* an entry queued or done, or stop */
 	pthread_t thread;
 	bool running, stop;
+	bool unwoken;     /* entries queued since the thread was last woken (enrich_ahead_wake) */
 	struct ahead **q; /* in the order recorded; `next` is the worker's next */
 	size_t n, cap, next;
 	struct map by_path; /* path -> struct ahead */
@@ -94,8 +95,18 @@ void enrich_ahead(const char *path)
 		*map_slot(&ahead.by_path, path, strlen(path), NULL) = a;
 		xgrow(&ahead.q, &ahead.cap, ahead.n + 1, sizeof(*ahead.q));
 		ahead.q[ahead.n++] = a;
-		pthread_cond_broadcast(&ahead.cond);
+		ahead.unwoken = true;
 	}
+	pthread_mutex_unlock(&ahead.lock);
+}
+
+void enrich_ahead_wake(void)
+{
+	if (!ahead.unwoken) /* read without the lock: only this thread sets it */
+		return;
+	pthread_mutex_lock(&ahead.lock);
+	ahead.unwoken = false;
+	pthread_cond_broadcast(&ahead.cond);
 	pthread_mutex_unlock(&ahead.lock);
 }
 

@@ -38,6 +38,12 @@ void enrich_manifest(struct manifest *m, enum hash_mode mode, const struct times
  * takes them when the file has not changed since, and stops the thread.
  */
 void enrich_ahead(const char *path);
+/*
+ * Wake the thread for what enrich_ahead queued since the last call: called
+ * once the traced threads run again (the wake costs a system call, and a
+ * stopped tracee would wait for it). enrich_manifest wakes it too.
+ */
+void enrich_ahead_wake(void);
 
 /* Read the ELF facts or the #! line of `path` into `f`; counts a warning when unreadable. */
 void enrich_facts(struct manifest *m, const char *path, struct mf_facts *f);

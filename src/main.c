@@ -152,6 +152,7 @@ int main(int argc, char **argv)
 	topts.attach = cli.attach;
 	topts.n_attach = cli.n_attach;
 	topts.duration_s = cli.duration_s;
+	topts.before_wait = enrich_ahead_wake;
 
 	syscalls_choose(cli.trace);
 

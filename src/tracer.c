@@ -357,6 +357,8 @@ static struct event *next_event(void)
 	bool polled = false;
 
 	for (;;) {
+		if (opts->before_wait)
+			opts->before_wait();
 		if (status_due)
 			status_trace(mf);
 		if (opts->n_attach) {

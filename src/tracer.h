@@ -33,6 +33,8 @@ struct tracer_opts {
 	const pid_t *attach;
 	size_t n_attach;
 	double duration_s;
+	/* When not NULL: called before each wait for a stop, the stops served so far all resumed. */
+	void (*before_wait)(void);
 };
 
 enum tracer_start {
