@@ -533,31 +533,48 @@ static bool patch_snapshot(struct tgroup *g, const char *path, uint64_t addr, ui
 			unwind_invalidate(g);
 		return false;
 	}
-	/* The object's whole span replaces whatever the snapshot had there (an unloaded one, its own reservation). */
+	/*
+	 * The object's whole span replaces whatever the snapshot had there: an
+	 * unloaded object, the loader's reservation. The loader reserved the
+	 * span where nothing was mapped, so a mapping partly over it is gone
+	 * too (an unloaded object that a smaller one now partly covers): its
+	 * parts outside the span are kept. Early, other threads may still run
+	 * another file's code there: only this file's own mappings inside the
+	 * span may be replaced, else the patch waits for the mmap's exit.
+	 */
 	uint64_t lo = add.v[0].start, hi = add.v[add.n - 1].end;
+	size_t splits = 0;
 	for (size_t i = 0; i < m->n; i++) {
 		const struct umapping *mp = &m->v[i];
 		if (mp->end <= lo || mp->start >= hi)
 			continue;
-		/* Partly over the span (the loader's reservation, say): read the maps again; early, also another file's. */
-		if (mp->start < lo || mp->end > hi || (early && strcmp(mp->path, path) != 0)) {
+		if (early && (mp->start < lo || mp->end > hi || strcmp(mp->path, path) != 0)) {
 			for (size_t j = 0; j < add.n; j++)
 				free(add.v[j].path);
 			free(add.v);
-			if (!early)
-				unwind_invalidate(g);
 			return false;
 		}
+		splits += mp->start < lo && mp->end > hi;
 	}
+	struct umapping *v = xmalloc((m->n + splits + add.n) * sizeof(*v));
 	size_t kept = 0;
 	for (size_t i = 0; i < m->n; i++) {
-		if (m->v[i].end <= lo || m->v[i].start >= hi)
-			m->v[kept++] = m->v[i];
-		else
-			free(m->v[i].path);
+		struct umapping mp = m->v[i];
+		if (mp.end <= lo || mp.start >= hi) {
+			v[kept++] = mp;
+			continue;
+		}
+		if (mp.start < lo)
+			v[kept++] = (struct umapping){ mp.start, lo, mp.offset, mp.inode, mp.dev, mp.path, mp.obj };
+		if (mp.end > hi)
+			v[kept++] = (struct umapping){ hi, mp.end, mp.offset + (hi - mp.start), mp.inode, mp.dev,
+						       mp.start < lo ? xstrdup(mp.path) : mp.path, mp.obj };
+		if (mp.start >= lo && mp.end <= hi)
+			free(mp.path);
 	}
+	free(m->v);
+	m->v = v;
 	m->n = kept;
-	m->v = xrealloc(m->v, (m->n + add.n) * sizeof(*m->v));
 	memcpy(m->v + m->n, add.v, add.n * sizeof(*add.v));
 	m->n += add.n;
 	free(add.v);
@@ -619,12 +636,12 @@ static struct unwind_map *snapshot(pid_t pid)
 }
 
 /* The file-backed mapping holding `addr` (maps lines are sorted by address). */
-static struct umapping *mapping_at(uint64_t addr)
+static struct umapping *map_find_at(const struct unwind_map *m, uint64_t addr)
 {
-	size_t lo = 0, hi = cur_map ? cur_map->n : 0;
+	size_t lo = 0, hi = m ? m->n : 0;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
-		struct umapping *mp = &cur_map->v[mid];
+		struct umapping *mp = &m->v[mid];
 		if (addr < mp->start)
 			hi = mid;
 		else if (addr >= mp->end)
@@ -633,6 +650,19 @@ static struct umapping *mapping_at(uint64_t addr)
 			return mp;
 	}
 	return NULL;
+}
+
+static struct umapping *mapping_at(uint64_t addr)
+{
+	return map_find_at(cur_map, addr);
+}
+
+const char *unwind_map_file_at(const struct unwind_map *m, uint64_t addr, uint64_t *offset)
+{
+	const struct umapping *mp = map_find_at(m, addr);
+	if (mp && offset)
+		*offset = mp->offset + (addr - mp->start);
+	return mp ? mp->path : NULL;
 }
 
 /* Serve a read from the file when `addr` lies in a read-only segment of a mapped object. */

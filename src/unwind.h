@@ -79,6 +79,11 @@ void unwind_invalidate(struct tgroup *g);
 
 /* Free a thread group's snapshot (when the group goes away). */
 void unwind_map_free(struct unwind_map *m);
+/*
+ * The file that snapshot `m` has mapped at `addr`, and in *offset its file
+ * offset there; NULL when nothing is (the path is the snapshot's own).
+ */
+const char *unwind_map_file_at(const struct unwind_map *m, uint64_t addr, uint64_t *offset);
 
 /* Release every cache; with -v, say how many of the objects mapped were read for stack walks. */
 void unwind_cleanup(void);

@@ -281,7 +281,7 @@ FP_VALGRIND_TESTS = \
 	deterministic atomic symlinks signals elf-facts hash packages how scan \
 	special-paths races schema callers callers-cxx callers-direct callers-loader \
 	callers-lazy callers-off diff check show merge status events
-FP_VALGRIND_UNITS = test_path test_maps test_secret test_ldso test_ldd_compare test_cpus test_targets
+FP_VALGRIND_UNITS = test_path test_maps test_secret test_ldso test_ldd_compare test_cpus test_targets test_unwind_map
 FP_VALGRIND_TIMEOUT = 600
 check-valgrind: $(check_PROGRAMS) $(bin_PROGRAMS)
 	@if test "$(enable_sanitizers)" = yes; then \

@@ -2,8 +2,9 @@
  * Unit tests of unwind.c's snapshot updates without a tracee: the dynamic
  * loader placed from an entry point (unwind_place_loader), then executable
  * mmaps of it (unwind_mapped) over exactly its span (replaced), far from it
- * (added) and partly over it (the snapshot is dropped, nothing freed twice:
- * run under the sanitizers or valgrind to see that); the same at a
+ * (added), partly over it and inside it (what lies outside the new span is
+ * kept, at its file offsets; nothing freed twice: run under the sanitizers
+ * or valgrind to see that); the same at a
  * MAP_FIXED's entry with other threads running (unwind_mapped_early), done
  * only over nothing or the object's own mappings.
  */
@@ -85,21 +86,71 @@ int main(void)
 	/* Far away: added. */
 	unwind_mapped(&g, ld, base + 0x10000000 + (text.p_vaddr & ~(page - 1)), text.p_offset & ~(page - 1));
 	CHECK(g.umap != NULL, "an object mapped far from the others keeps the snapshot");
-	/* Loaded again from the middle of its own code: partly over it, the snapshot is dropped. */
-	uint64_t mid = (text.p_vaddr + text.p_filesz / 2) & ~(page - 1);
+	/*
+	 * Loaded again from the middle of its own code (as a smaller object
+	 * where an unloaded one was): the old mappings partly over the new span
+	 * keep what lies outside it, at their own file offsets.
+	 */
+	const uint64_t tstart = base + (text.p_vaddr & ~(page - 1)), toff = text.p_offset & ~(page - 1);
+	uint64_t mid = (text.p_vaddr + text.p_filesz / 2) & ~(page - 1), off = 1;
 	CHECK(mid > text.p_vaddr, "the loader's code is too small for this test");
-	unwind_mapped(&g, ld, base + mid + (text.p_vaddr & ~(page - 1)), text.p_offset & ~(page - 1));
-	CHECK(g.umap == NULL, "an object partly over another drops the snapshot");
+	unwind_mapped(&g, ld, base + mid + (text.p_vaddr & ~(page - 1)), toff);
+	CHECK(g.umap != NULL && unwind_map_file_at(g.umap, tstart, &off) && off == toff,
+	      "an object partly over another: the other's code below it kept, at its offset");
+	CHECK(g.umap != NULL && unwind_map_file_at(g.umap, base + mid + (text.p_vaddr & ~(page - 1)), &off) && off == toff,
+	      "an object partly over another: its own code where it was mapped");
 	/*
 	 * Loaded again lower down, its span ending in the middle of the code of
-	 * the one placed: what lies wholly inside comes first, then the partial
-	 * overlap; dropped, each mapping freed once.
+	 * the one placed: that code above the new span is kept, at its offsets.
 	 */
+	unwind_invalidate(&g);
 	unwind_place_loader(&g, ld, base + eh.e_entry);
 	CHECK(g.umap != NULL, "the loader placed again");
 	uint64_t down = (span - (text.p_vaddr + text.p_filesz / 2) + page - 1) & ~(page - 1);
-	unwind_mapped(&g, ld, base - down + (text.p_vaddr & ~(page - 1)), text.p_offset & ~(page - 1));
-	CHECK(g.umap == NULL, "an object ending partly over another drops the snapshot");
+	unwind_mapped(&g, ld, base - down + (text.p_vaddr & ~(page - 1)), toff);
+	uint64_t last = ((tstart + text.p_filesz + page - 1) & ~(page - 1)) - page;
+	CHECK(g.umap != NULL && unwind_map_file_at(g.umap, last, &off) && off == toff + (last - tstart),
+	      "an object ending partly over another: the other's code above it kept, at its offset");
+	/*
+	 * A smaller object (this test program) inside the loader's code: the
+	 * code is kept on both sides of it, each part at its offsets.
+	 */
+	char self[4096];
+	ssize_t sn = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	Elf64_Phdr stext = { 0 };
+	uint64_t sspan = 0;
+	FILE *sf = sn > 0 ? (self[sn] = '\0', fopen(self, "rb")) : NULL;
+	Elf64_Ehdr seh;
+	for (int i = 0; sf && fread(&seh, sizeof(seh), 1, sf) == 1 && i < seh.e_phnum; i++) {
+		if (fseek(sf, (long)(seh.e_phoff + (uint64_t)i * seh.e_phentsize), SEEK_SET) != 0 ||
+		    fread(&ph, sizeof(ph), 1, sf) != 1)
+			break;
+		if (ph.p_type == PT_LOAD && (ph.p_flags & PF_X))
+			stext = ph;
+		if (ph.p_type == PT_LOAD && ph.p_vaddr + ph.p_filesz > sspan)
+			sspan = ph.p_vaddr + ph.p_filesz;
+		fseek(sf, 0, SEEK_SET);
+	}
+	if (sf)
+		fclose(sf);
+	if (stext.p_filesz && sspan + 3 * page <= text.p_filesz) {
+		unwind_invalidate(&g);
+		unwind_place_loader(&g, ld, base + eh.e_entry);
+		uint64_t sbase = tstart + page;
+		unwind_mapped(&g, self, sbase + (stext.p_vaddr & ~(page - 1)), stext.p_offset & ~(page - 1));
+		const char *at;
+		CHECK(g.umap != NULL && unwind_map_file_at(g.umap, tstart, &off) && off == toff,
+		      "an object inside another's code: the code below it kept");
+		CHECK(g.umap != NULL && (at = unwind_map_file_at(g.umap, last, &off)) && strcmp(at, ld) == 0 &&
+			      off == toff + (last - tstart),
+		      "an object inside another's code: the code above it kept, at its offset");
+		CHECK(g.umap != NULL && (at = unwind_map_file_at(g.umap, sbase + (stext.p_vaddr & ~(page - 1)), NULL)) &&
+			      strcmp(at, self) == 0,
+		      "an object inside another's code: its own code where it was mapped");
+	} else {
+		printf("note: %s is not small enough to map inside the loader's code: that case not checked\n", self);
+	}
+	unwind_invalidate(&g);
 	/* No snapshot: nothing to update. */
 	unwind_mapped(&g, ld, base + (text.p_vaddr & ~(page - 1)), text.p_offset & ~(page - 1));
 	CHECK(g.umap == NULL, "without a snapshot, a mapping makes none");
