@@ -42,30 +42,42 @@ static int find_loader(char *path, size_t size)
 	return found;
 }
 
+/* The ELF header of `path`, its executable PT_LOAD and the end of its last PT_LOAD's file contents; 0 or -1. */
+static int load_layout(const char *path, Elf64_Ehdr *eh, Elf64_Phdr *text, uint64_t *span)
+{
+	Elf64_Phdr ph;
+	FILE *f = fopen(path, "rb");
+	memset(text, 0, sizeof(*text));
+	*span = 0;
+	if (!f || fread(eh, sizeof(*eh), 1, f) != 1) {
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	for (int i = 0; i < eh->e_phnum; i++) {
+		if (fseek(f, (long)(eh->e_phoff + (uint64_t)i * eh->e_phentsize), SEEK_SET) == 0 &&
+		    fread(&ph, sizeof(ph), 1, f) == 1 && ph.p_type == PT_LOAD) {
+			if (ph.p_flags & PF_X)
+				*text = ph;
+			if (ph.p_vaddr + ph.p_filesz > *span)
+				*span = ph.p_vaddr + ph.p_filesz;
+		}
+	}
+	fclose(f);
+	return text->p_filesz > 0 ? 0 : -1;
+}
+
 int main(void)
 {
 	char ld[4096];
 	Elf64_Ehdr eh;
-	Elf64_Phdr ph, text = { 0 };
-	uint64_t span = 0; /* the end of the last PT_LOAD's file contents */
+	Elf64_Phdr text;
+	uint64_t span; /* the end of the last PT_LOAD's file contents */
 	if (find_loader(ld, sizeof(ld)) < 0) {
 		printf("SKIP: no ld-linux in /proc/self/maps (a static build?)\n");
 		return 77;
 	}
-	FILE *f = fopen(ld, "rb");
-	CHECK(f && fread(&eh, sizeof(eh), 1, f) == 1, "cannot read %s", ld);
-	for (int i = 0; f && i < eh.e_phnum; i++) {
-		if (fseek(f, (long)(eh.e_phoff + (uint64_t)i * eh.e_phentsize), SEEK_SET) == 0 &&
-		    fread(&ph, sizeof(ph), 1, f) == 1 && ph.p_type == PT_LOAD) {
-			if (ph.p_flags & PF_X)
-				text = ph;
-			if (ph.p_vaddr + ph.p_filesz > span)
-				span = ph.p_vaddr + ph.p_filesz;
-		}
-	}
-	if (f)
-		fclose(f);
-	CHECK(text.p_filesz > 0, "%s has no executable PT_LOAD", ld);
+	CHECK(load_layout(ld, &eh, &text, &span) == 0, "cannot read the executable PT_LOAD of %s", ld);
 	if (failures)
 		return 1;
 
@@ -117,23 +129,11 @@ int main(void)
 	 */
 	char self[4096];
 	ssize_t sn = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	Elf64_Phdr stext = { 0 };
-	uint64_t sspan = 0;
-	FILE *sf = sn > 0 ? (self[sn] = '\0', fopen(self, "rb")) : NULL;
 	Elf64_Ehdr seh;
-	for (int i = 0; sf && fread(&seh, sizeof(seh), 1, sf) == 1 && i < seh.e_phnum; i++) {
-		if (fseek(sf, (long)(seh.e_phoff + (uint64_t)i * seh.e_phentsize), SEEK_SET) != 0 ||
-		    fread(&ph, sizeof(ph), 1, sf) != 1)
-			break;
-		if (ph.p_type == PT_LOAD && (ph.p_flags & PF_X))
-			stext = ph;
-		if (ph.p_type == PT_LOAD && ph.p_vaddr + ph.p_filesz > sspan)
-			sspan = ph.p_vaddr + ph.p_filesz;
-		fseek(sf, 0, SEEK_SET);
-	}
-	if (sf)
-		fclose(sf);
-	if (stext.p_filesz && sspan + 3 * page <= text.p_filesz) {
+	Elf64_Phdr stext;
+	uint64_t sspan;
+	self[sn > 0 ? sn : 0] = '\0';
+	if (sn > 0 && load_layout(self, &seh, &stext, &sspan) == 0 && sspan + 3 * page <= text.p_filesz) {
 		unwind_invalidate(&g);
 		unwind_place_loader(&g, ld, base + eh.e_entry);
 		uint64_t sbase = tstart + page;
