@@ -1,5 +1,6 @@
 #include "config.h"
 #include "maps.h"
+#include "proc.h"
 #include "util.h"
 
 #include <errno.h>
@@ -64,31 +65,53 @@ int maps_parse_line(char *line, struct maps_entry *e)
 	return 0;
 }
 
+int maps_foreach(pid_t pid, void (*fn)(const struct maps_entry *e, void *ctx), void *ctx)
+{
+	static struct buf b; /* kept: the next read needs no allocation */
+	ssize_t n = proc_read_file(pid, "maps", &b);
+	if (n < 0)
+		return n == -ENOENT ? -ESRCH : (int)n;
+	int count = 0;
+	for (char *line = b.data, *end; *line; line = end) {
+		end = strchr(line, '\n');
+		end = end ? end + 1 : line + strlen(line);
+		char keep = *end;
+		*end = '\0'; /* the newline itself goes in maps_parse_line */
+		struct maps_entry e;
+		if (maps_parse_line(line, &e) == 0) {
+			fn(&e, ctx);
+			count++;
+		}
+		*end = keep;
+	}
+	return count;
+}
+
+struct scan_exec {
+	void (*fn)(const char *path, void *ctx);
+	void *ctx;
+	char *last; /* the file of the last executable mapping reported */
+	int count;
+};
+
+static void scan_exec_entry(const struct maps_entry *e, void *ctx)
+{
+	struct scan_exec *s = ctx;
+	if (!e->executable || !e->path)
+		return;
+	/* Segments of one object are adjacent: report each file once in a row. */
+	if (s->last && strcmp(s->last, e->path) == 0)
+		return;
+	free(s->last);
+	s->last = xstrdup(e->path);
+	s->fn(e->path, s->ctx);
+	s->count++;
+}
+
 int maps_scan_exec(pid_t pid, void (*fn)(const char *path, void *ctx), void *ctx)
 {
-	char file[64];
-	snprintf(file, sizeof(file), "/proc/%d/maps", (int)pid);
-	FILE *f = fopen(file, "re");
-	if (!f)
-		return errno == ENOENT ? -ESRCH : -errno;
-
-	char *line = NULL, *last = NULL;
-	size_t cap = 0;
-	int count = 0;
-	while (getline(&line, &cap, f) > 0) {
-		struct maps_entry e;
-		if (maps_parse_line(line, &e) < 0 || !e.executable || !e.path)
-			continue;
-		/* Segments of one object are adjacent: report each file once in a row. */
-		if (last && strcmp(last, e.path) == 0)
-			continue;
-		free(last);
-		last = xstrdup(e.path);
-		fn(e.path, ctx);
-		count++;
-	}
-	free(last);
-	free(line);
-	fclose(f);
-	return count;
+	struct scan_exec s = { fn, ctx, NULL, 0 };
+	int r = maps_foreach(pid, scan_exec_entry, &s);
+	free(s.last);
+	return r < 0 ? r : s.count;
 }

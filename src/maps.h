@@ -23,6 +23,16 @@ struct maps_entry {
 int maps_parse_line(char *line, struct maps_entry *e);
 
 /*
+ * Call `fn(entry, ctx)` for each well-formed line of /proc/PID/maps, in
+ * order; the entry and its path live until `fn` returns. The file is read
+ * whole first, in reads as big as the buffer (stdio reads a /proc file 1
+ * KiB, a dozen lines, at a time). Not reentrant. Returns the number of
+ * lines passed, or -errno when the maps file cannot be read (-ESRCH: the
+ * process vanished).
+ */
+int maps_foreach(pid_t pid, void (*fn)(const struct maps_entry *e, void *ctx), void *ctx);
+
+/*
  * Call `fn(path, ctx)` once for each distinct file mapped executable in
  * /proc/PID/maps. Returns the number of such files, or -errno when the maps
  * file cannot be read (the process vanished).

@@ -613,26 +613,31 @@ bool unwind_mapped_early(struct tgroup *g, const char *path, uint64_t addr, uint
 	return patch_snapshot(g, path, addr, offset, true);
 }
 
+struct snapshot_fill {
+	struct unwind_map *m;
+	size_t cap;
+};
+
+static void snapshot_entry(const struct maps_entry *e, void *ctx)
+{
+	struct snapshot_fill *s = ctx;
+	struct unwind_map *m = s->m;
+	if (!e->path)
+		return;
+	xgrow(&m->v, &s->cap, m->n + 1, sizeof(*m->v));
+	m->v[m->n++] = (struct umapping){ e->start, e->end, e->offset, e->inode, e->dev, xstrdup(e->path), NULL };
+}
+
 static struct unwind_map *snapshot(pid_t pid)
 {
-	char file[64], *line = NULL;
-	size_t cap = 0, vcap = 0;
-	snprintf(file, sizeof(file), "/proc/%d/maps", (int)pid);
-	FILE *f = fopen(file, "re");
-	if (!f)
+	struct snapshot_fill s = { xcalloc(1, sizeof(*s.m)), 0 };
+	if (maps_foreach(pid, snapshot_entry, &s) < 0) {
+		free(s.m->v);
+		free(s.m);
 		return NULL;
-	struct unwind_map *m = xcalloc(1, sizeof(*m));
-	m->id = ++snapshots;
-	while (getline(&line, &cap, f) > 0) {
-		struct maps_entry e;
-		if (maps_parse_line(line, &e) < 0 || !e.path)
-			continue;
-		xgrow(&m->v, &vcap, m->n + 1, sizeof(*m->v));
-		m->v[m->n++] = (struct umapping){ e.start, e.end, e.offset, e.inode, e.dev, xstrdup(e.path), NULL };
 	}
-	free(line);
-	fclose(f);
-	return m;
+	s.m->id = ++snapshots;
+	return s.m;
 }
 
 /* The file-backed mapping holding `addr` (maps lines are sorted by address). */
