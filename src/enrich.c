@@ -82,14 +82,7 @@ static void *ahead_main(void *arg)
 void enrich_ahead(const char *path)
 {
 	pthread_mutex_lock(&ahead.lock);
-	if (!ahead.running && !ahead.stop) {
-		/* Every signal blocked in the thread: the tracer's thread takes them all (its waits are interrupted). */
-		elfinfo_init();
-		ahead.running = thread_start(&ahead.thread, NULL, ahead_main, NULL) == 0;
-		if (!ahead.running)
-			ahead.stop = true; /* no thread: every file is read after the run, as without */
-	}
-	if (ahead.running && !map_get(&ahead.by_path, path, strlen(path))) {
+	if (!ahead.stop && !map_get(&ahead.by_path, path, strlen(path))) {
 		struct ahead *a = xcalloc(1, sizeof(*a));
 		a->path = path;
 		*map_slot(&ahead.by_path, path, strlen(path), NULL) = a;
@@ -105,6 +98,18 @@ void enrich_ahead_wake(void)
 	if (!ahead.unwoken) /* read without the lock: only this thread sets it */
 		return;
 	pthread_mutex_lock(&ahead.lock);
+	if (!ahead.running && !ahead.stop) {
+		/*
+		 * Started here, with every stop resumed, not at the first entry
+		 * queued (the first exec's stop): a thread's stack and clone cost
+		 * that tracee 100-200 us. Every signal blocked in the thread: the
+		 * tracer's thread takes them all (its waits are interrupted).
+		 */
+		elfinfo_init();
+		ahead.running = thread_start(&ahead.thread, NULL, ahead_main, NULL) == 0;
+		if (!ahead.running)
+			ahead.stop = true; /* no thread: every file is read after the run, as without */
+	}
 	ahead.unwoken = false;
 	pthread_cond_broadcast(&ahead.cond);
 	pthread_mutex_unlock(&ahead.lock);

@@ -39,9 +39,10 @@ void enrich_manifest(struct manifest *m, enum hash_mode mode, const struct times
  */
 void enrich_ahead(const char *path);
 /*
- * Wake the thread for what enrich_ahead queued since the last call: called
- * once the traced threads run again (the wake costs a system call, and a
- * stopped tracee would wait for it). enrich_manifest wakes it too.
+ * Wake the thread for what enrich_ahead queued since the last call, and
+ * start it the first time: called once the traced threads run again (the
+ * wake costs a system call, the start more, and a stopped tracee would wait
+ * for them). enrich_manifest wakes it too.
  */
 void enrich_ahead_wake(void);
 
