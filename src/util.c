@@ -121,10 +121,9 @@ ssize_t buf_read_file(struct buf *b, const char *path)
 ssize_t buf_read_fd(struct buf *b, int fd)
 {
 	b->len = 0;
-	xgrow(&b->data, &b->cap, 4096, 1);
 	for (;;) {
-		if (b->cap - b->len < 2)
-			xgrow(&b->data, &b->cap, b->cap * 2, 1);
+		/* A page at least per read: a /proc file gives whole lines only up to the size asked. */
+		xgrow(&b->data, &b->cap, b->len + 4096 + 1, 1);
 		ssize_t r = read(fd, b->data + b->len, b->cap - b->len - 1);
 		if (r < 0) {
 			if (errno == EINTR)
