@@ -84,6 +84,7 @@ FP_SHELL_TESTS = \
 	tests/single.test \
 	tests/elf-ahead.test \
 	tests/busy-wait.test \
+	tests/bench-floor.test \
 	tests/bench-report.test \
 	tests/pipeline.test \
 	tests/make-project.test \
