@@ -66,6 +66,10 @@ static void usage(FILE *f)
 		"      --no-busy-wait  sleep until each stop comes; by default the tracer\n"
 		"                      first polls for it up to 50 us while a CPU is free\n"
 		"                      (waking from a sleep takes longer)\n"
+		"      --no-colocate   let a command of one thread run on any CPU; by\n"
+		"                      default it runs on the tracer's while a CPU is free\n"
+		"                      (a stop then wakes no other CPU; the command still\n"
+		"                      sees its own CPUs)\n"
 		"      --hash=WHAT     sha256 of: all (binaries, libraries and files read;\n"
 		"                      the default), elf (binaries and libraries), none\n"
 		"      --hash-jobs=N   hash on N threads (default: one per CPU, at most 8)\n"
@@ -121,7 +125,7 @@ enum {
 	OPT_NO_SECCOMP = 256, OPT_KEEP_SECRETS, OPT_HASH, OPT_ROOT, OPT_LD_LIBRARY_PATH, OPT_CALLERS, OPT_CALLER_SKIP,
 	OPT_ALL, OPT_IGNORE, OPT_FORMAT, OPT_NO_HASH, OPT_NO_PACKAGES, OPT_DOT, OPT_APT, OPT_STRICT,
 	OPT_NO_HASH_CACHE, OPT_NO_CACHE, OPT_HASH_JOBS, OPT_NO_FOLLOW_DAEMONS, OPT_DURATION, OPT_TRACE,
-	OPT_EVENTS, OPT_EVENTS_TAIL, OPT_NO_STATUS, OPT_NO_BUSY_WAIT,
+	OPT_EVENTS, OPT_EVENTS_TAIL, OPT_NO_STATUS, OPT_NO_BUSY_WAIT, OPT_NO_COLOCATE,
 };
 
 static _Noreturn void bad_usage(const char *fmt, ...) FP_PRINTF(1, 2);
@@ -667,6 +671,7 @@ void cli_parse(int argc, char **argv, struct cli_opts *o)
 		{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
 		{ "no-follow-daemons", no_argument, NULL, OPT_NO_FOLLOW_DAEMONS },
 		{ "no-busy-wait", no_argument, NULL, OPT_NO_BUSY_WAIT },
+		{ "no-colocate", no_argument, NULL, OPT_NO_COLOCATE },
 		{ "attach", required_argument, NULL, 'p' },
 		{ "duration", required_argument, NULL, OPT_DURATION },
 		{ "trace", required_argument, NULL, OPT_TRACE },
@@ -699,6 +704,7 @@ void cli_parse(int argc, char **argv, struct cli_opts *o)
 	o->packages = true;
 	o->follow_daemons = true;
 	o->busy_wait = true;
+	o->colocate = true;
 	o->trace = TRACE_ALL;
 	o->status = true;
 	opterr = 0;
@@ -713,6 +719,7 @@ void cli_parse(int argc, char **argv, struct cli_opts *o)
 		case OPT_NO_SECCOMP: o->seccomp = false; break;
 		case OPT_NO_FOLLOW_DAEMONS: o->follow_daemons = false; break;
 		case OPT_NO_BUSY_WAIT: o->busy_wait = false; break;
+		case OPT_NO_COLOCATE: o->colocate = false; break;
 		case OPT_KEEP_SECRETS: o->keep_secrets = true; break;
 		case OPT_HASH: o->hash_mode = parse_hash_mode(optarg); break;
 		case OPT_HASH_JOBS: o->hash_jobs = parse_hash_jobs(optarg); break;

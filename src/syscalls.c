@@ -20,6 +20,7 @@
 #include "proc.h"
 #include "trace_filter.h"
 #include "tracee_mem.h"
+#include "tracer.h"
 #include "unwind.h"
 
 static struct manifest *mf;
@@ -40,6 +41,8 @@ HANDLER(mmap);
 HANDLER(chdir);
 HANDLER(fchdir);
 HANDLER(ptrace);
+HANDLER(getaffinity);
+HANDLER(setaffinity);
 
 static const struct sysent table_x86_64[] = {
 #include "sysent_x86_64.h"
@@ -68,6 +71,14 @@ static bool *const off[ABI_COUNT] = { [ABI_X86_64] = off_x86_64, [ABI_I386] = of
 /* mmap left out: no stop says when code is mapped, so the unwinder's maps may be stale at any open. */
 static bool mmap_unwatched;
 
+/* sched_getaffinity and sched_setaffinity: off unless the tracer co-locates. */
+static bool affinity_watched;
+
+void syscalls_watch_affinity(bool on)
+{
+	affinity_watched = on;
+}
+
 void syscalls_choose(trace_set set)
 {
 	for (int abi = 0; abi < ABI_COUNT; abi++) {
@@ -86,7 +97,7 @@ bool syscalls_watched(enum sc_abi abi, size_t nr)
 {
 	size_t n;
 	const struct sysent *t = syscalls_table(abi, &n);
-	return nr < n && t[nr].entry && !off[abi][nr];
+	return nr < n && t[nr].entry && !off[abi][nr] && (t[nr].family != SC_AFFINITY || affinity_watched);
 }
 
 const struct sysent *syscalls_lookup(uint32_t arch, uint64_t nr)
@@ -100,7 +111,7 @@ const struct sysent *syscalls_lookup(uint32_t arch, uint64_t nr)
 	else
 		return NULL;
 	const struct sysent *t = syscalls_table(abi, &n);
-	return nr < n && t[nr].entry && !off[abi][nr] ? &t[nr] : NULL;
+	return syscalls_watched(abi, nr) ? &t[nr] : NULL;
 }
 
 /*
@@ -391,6 +402,10 @@ HANDLER(ptrace)
 	return true;
 }
 
+/* sched_getaffinity and sched_setaffinity: the tracer's (co-location), nothing recorded. */
+HANDLER(getaffinity) { return tracer_affinity_entry(p, a); }
+HANDLER(setaffinity) { return tracer_affinity_entry(p, a); }
+
 bool syscalls_entry(struct proc *p, const struct sysent *se, const uint64_t *args)
 {
 	p->sc.se = se;
@@ -629,6 +644,9 @@ void syscalls_exit(struct proc *p, int64_t rval, bool is_error)
 	case SC_PTRACE:
 		if (is_error && rval == -EPERM)
 			nested_tracer_refused(p);
+		break;
+	case SC_AFFINITY:
+		tracer_affinity_exit(p, p->sc.se->entry == SEN(setaffinity), rval, is_error);
 		break;
 	}
 }

@@ -21,6 +21,7 @@ enum sc_family {
 	SC_MMAP,  /* watched only with PROT_EXEC in arg 2 */
 	SC_CHDIR,
 	SC_PTRACE, /* only the requests that make the caller a tracer */
+	SC_AFFINITY, /* sched_getaffinity, sched_setaffinity: for co-location (tracer.c), nothing recorded */
 };
 
 struct sysent {
@@ -42,6 +43,13 @@ const struct sysent *syscalls_table(enum sc_abi abi, size_t *n);
  * seccomp filter is built and the trace starts; by default all are watched.
  */
 void syscalls_choose(trace_set set);
+
+/*
+ * Whether sched_getaffinity and sched_setaffinity are watched (the tracer
+ * co-locates the command: tracer_affinity_entry); by default not. Call before
+ * the seccomp filter is built.
+ */
+void syscalls_watch_affinity(bool on);
 
 /* Whether `nr` of `abi` is watched: in the table and chosen (O(1)). */
 bool syscalls_watched(enum sc_abi abi, size_t nr);

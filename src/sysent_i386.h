@@ -11,6 +11,8 @@
 [133] = { 1, SC_CHDIR, SEN(fchdir),   "fchdir" },
 [192] = { 6, SC_MMAP,  SEN(mmap),     "mmap2" },
 [217] = { 2, SC_CHDIR, SEN(chdir),    "pivot_root" },
+[241] = { 3, SC_AFFINITY, SEN(setaffinity), "sched_setaffinity" },
+[242] = { 3, SC_AFFINITY, SEN(getaffinity), "sched_getaffinity" },
 [295] = { 4, SC_OPEN,  SEN(openat),   "openat" },
 [346] = { 2, SC_CHDIR, SEN(chdir),    "setns" },
 [358] = { 5, SC_EXEC,  SEN(execveat), "execveat" },

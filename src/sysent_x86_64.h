@@ -7,6 +7,8 @@
 [85]  = { 2, SC_OPEN,  SEN(creat),    "creat" },
 [101] = { 4, SC_PTRACE, SEN(ptrace),  "ptrace" },
 [155] = { 2, SC_CHDIR, SEN(chdir),    "pivot_root" },
+[203] = { 3, SC_AFFINITY, SEN(setaffinity), "sched_setaffinity" },
+[204] = { 3, SC_AFFINITY, SEN(getaffinity), "sched_getaffinity" },
 [257] = { 4, SC_OPEN,  SEN(openat),   "openat" },
 [308] = { 2, SC_CHDIR, SEN(chdir),    "setns" },
 [322] = { 5, SC_EXEC,  SEN(execveat), "execveat" },

@@ -7,9 +7,12 @@
 #define FP_TRACER_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "manifest.h"
+
+struct proc;
 
 struct tracer_opts {
 	bool seccomp;       /* false: stop on every syscall (PTRACE_SYSCALL) */
@@ -21,6 +24,7 @@ struct tracer_opts {
 	 */
 	bool follow_daemons;
 	bool busy_wait;     /* poll a moment for each stop before sleeping, while a CPU is free */
+	bool colocate;      /* run a command of one thread on the tracer's CPU, while a CPU is free (launch mode) */
 	char *const *argv;  /* the command, NULL-terminated; NULL in attach mode */
 	/*
 	 * Attach mode (n_attach > 0): trace these running processes (every
@@ -73,6 +77,17 @@ int tracer_interrupted(void);
  * with EXIT_USAGE naming the first that does not exist.
  */
 size_t tracer_check_attach(pid_t *pids, size_t n);
+
+/*
+ * Co-location (tracer.c), at the entry of a sched_getaffinity or
+ * sched_setaffinity (`args`: pid, size, mask) of `p`: whether its exit is
+ * wanted (co-location on), the call noted in p->sc.args. At that exit,
+ * when the call was about the thread the tracer runs on its own CPU (now,
+ * at the entry, or between), make it see and keep the thread's own mask:
+ * a get reads the mask the thread had before, a set stands.
+ */
+bool tracer_affinity_entry(struct proc *p, const uint64_t *args);
+void tracer_affinity_exit(struct proc *p, bool set, int64_t rval, bool is_error);
 
 /*
  * Run opts->argv under the tracer until every process of its tree has

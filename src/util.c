@@ -367,6 +367,13 @@ uint64_t monotonic_us(void)
 	return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
 }
 
+static const cpu_set_t *thread_mask;
+
+void thread_start_affinity(const cpu_set_t *mask)
+{
+	thread_mask = mask;
+}
+
 int thread_start(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
 {
 	sigset_t all, old;
@@ -374,6 +381,8 @@ int thread_start(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), 
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	int r = pthread_create(t, attr, fn, arg);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r == 0 && thread_mask)
+		pthread_setaffinity_np(*t, sizeof(*thread_mask), thread_mask);
 	return r;
 }
 

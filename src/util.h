@@ -3,6 +3,7 @@
 #define FP_UTIL_H
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -140,6 +141,12 @@ uint64_t monotonic_us(void);
  * main thread's: SIGINT, SIGCHLD and the tracer's own). Returns its result.
  */
 int thread_start(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg);
+
+/*
+ * The CPUs thread_start gives a new thread, or NULL (the default): those of
+ * the thread starting it. The tracer sets it while it runs on one CPU.
+ */
+void thread_start_affinity(const cpu_set_t *mask);
 
 /*
  * CPUs this process may use: its affinity (at least 1), bounded by the

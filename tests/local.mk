@@ -86,6 +86,7 @@ FP_SHELL_TESTS = \
 	tests/busy-wait.test \
 	tests/bench-floor.test \
 	tests/bench-report.test \
+	tests/colocate.test \
 	tests/pipeline.test \
 	tests/make-project.test \
 	tests/threads.test \
