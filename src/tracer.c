@@ -373,6 +373,19 @@ static void colocate_end(void)
 	co.gen++;
 }
 
+/*
+ * A thread or process added to the table while one is pinned: it was made
+ * with the one CPU. Everyone's mask back now, before anything is resumed:
+ * its creator stops at the fork or clone event (or has yet to reach it
+ * when the child's first stop comes first), so it makes no other one
+ * meanwhile that the table would not hold.
+ */
+static void colocate_added(void)
+{
+	if (co.tid && proc_count() != 1)
+		colocate_end();
+}
+
 static void colocate_pin(struct proc *p)
 {
 	int cpu = sched_getcpu();
@@ -427,10 +440,11 @@ static void colocate_update(void)
 
 bool tracer_affinity_entry(struct proc *p, const uint64_t *args)
 {
-	if (!co.on)
+	pid_t target = args[0] ? (pid_t)args[0] : p->tid;
+	/* The thread pinned, or the only one (a pin may come before the call runs): the exit is seen. */
+	if (!co.on || !(co.tid == target || (!co.tid && target == p->tid && proc_count() == 1)))
 		return false;
-	/* Whatever the pin is now, it may change before the call runs: its exit is seen. */
-	p->sc.args[0] = args[0] ? args[0] : (uint64_t)p->tid;
+	p->sc.args[0] = (uint64_t)target;
 	p->sc.args[1] = args[1];
 	p->sc.args[2] = args[2];
 	p->sc.args[3] = co.gen;
@@ -555,8 +569,10 @@ static struct event *next_event(void)
 		}
 		if (!WIFSTOPPED(status))
 			continue;
-		if (!ev.p)
+		if (!ev.p) {
 			ev.p = adopt(tid);
+			colocate_added();
+		}
 		ev.sig = WSTOPSIG(status);
 		ev.ptrace_event = (unsigned)status >> 16;
 		if (ev.sig == (SIGTRAP | 0x80))
@@ -770,6 +786,7 @@ static void note_new_child(struct event *ev)
 static void on_new_child(struct event *ev)
 {
 	note_new_child(ev);
+	colocate_added();
 	resume(ev->p, ev->tid, 0);
 }
 

@@ -81,7 +81,9 @@ size_t tracer_check_attach(pid_t *pids, size_t n);
 /*
  * Co-location (tracer.c), at the entry of a sched_getaffinity or
  * sched_setaffinity (`args`: pid, size, mask) of `p`: whether its exit is
- * wanted (co-location on), the call noted in p->sc.args. At that exit,
+ * wanted (co-location on, and the call is about the thread pinned, or about
+ * the only thread traced, which may be pinned before the call runs), the
+ * call noted in p->sc.args. At that exit,
  * when the call was about the thread the tracer runs on its own CPU (now,
  * at the entry, or between), make it see and keep the thread's own mask:
  * a get reads the mask the thread had before, a set stands.
