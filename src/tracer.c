@@ -288,7 +288,7 @@ static bool attach_time_up(void)
 static struct {
 	int ncpu;             /* CPUs this process may use (affinity, cgroup quota); 0 until first asked */
 	int loadavg;          /* /proc/loadavg, or -1 */
-	bool force;           /* FINGERPRINT_BUSY_WAIT=force (the tests): whatever the machine's load */
+	bool force;           /* FINGERPRINT_BUSY_WAIT=force (tests): a CPU free whatever the load (polling, co-location) */
 	bool free;            /* a CPU was free at the last look */
 	uint64_t looked_at;   /* then (monotonic_us) */
 	unsigned long caught, slept, skipped;
@@ -332,13 +332,12 @@ static bool busy_cpu_free(uint64_t now)
  * one thread traced (not for the few stops of a shell between two
  * commands: a child's exit, SIGCHLD, the next fork), while a CPU is free
  * (as for polling, which stops meanwhile: the CPU is the thread's); never
- * in attach mode. The thread's
- * own mask comes back on every traced thread as soon as there are two (a
- * new one was created with the one CPU), when the machine gets busy, and
- * at the end. The command does not see it: its sched_getaffinity of the
- * thread reads the mask it had, and its sched_setaffinity stands
- * (tracer_affinity_exit); only /proc/PID/status and the CPU it runs on
- * show it. --no-colocate turns it off.
+ * in attach mode. The thread's own mask comes back on every traced thread
+ * as soon as there are two (a new one was created with the one CPU), when
+ * the machine gets busy, and at the end. The command does not see it: its
+ * sched_getaffinity of the thread reads the mask it had, and its
+ * sched_setaffinity stands (tracer_affinity_exit); only /proc/PID/status
+ * and the CPU it runs on show it. --no-colocate turns it off.
  */
 #define COLOCATE_AFTER 4
 
@@ -465,7 +464,6 @@ void tracer_affinity_exit(struct proc *p, bool set, int64_t rval, bool is_error)
 		CPU_ZERO(&want);
 		if (tracee_read(p->tid, p->sc.args[2], &want, len) < 0)
 			return;
-		co.own = want;
 		if (co.tid == target) {
 			sched_setaffinity(0, sizeof(co.tracer), &co.tracer);
 			thread_start_affinity(NULL);
@@ -474,6 +472,8 @@ void tracer_affinity_exit(struct proc *p, bool set, int64_t rval, bool is_error)
 			co.gen++;
 		}
 		sched_setaffinity(target, sizeof(want), &want);
+		if (sched_getaffinity(target, sizeof(co.own), &co.own) < 0) /* as the kernel took it */
+			co.own = want;
 		return;
 	}
 	/* The kernel may have written the one CPU (rval bytes): the thread's own mask over it. */
