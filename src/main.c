@@ -148,7 +148,7 @@ int main(int argc, char **argv)
 	topts.seccomp = cli.seccomp;
 	topts.follow_daemons = cli.follow_daemons;
 	topts.busy_wait = cli.busy_wait;
-	topts.colocate = cli.colocate && cli.n_attach == 0;
+	topts.colocate = cli.colocate; /* launch mode only: tracer_run ignores it with -p */
 	topts.argv = cli.command;
 	topts.attach = cli.attach;
 	topts.n_attach = cli.n_attach;

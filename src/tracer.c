@@ -361,15 +361,21 @@ static void unpin_thread(struct proc *p, void *ctx)
 		manifest_warn(mf, "affinity", "cannot give %d back its CPUs: %s", (int)p->tid, strerror(errno));
 }
 
+/* No thread pinned any more: the tracer and its new threads get their CPUs back. */
+static void colocate_release(void)
+{
+	sched_setaffinity(0, sizeof(co.tracer), &co.tracer);
+	thread_start_affinity(NULL);
+	co.tid = 0;
+	co.gen++;
+}
+
 static void colocate_end(void)
 {
 	if (!co.tid)
 		return;
 	proc_foreach(unpin_thread, NULL);
-	sched_setaffinity(0, sizeof(co.tracer), &co.tracer);
-	thread_start_affinity(NULL);
-	co.tid = 0;
-	co.gen++;
+	colocate_release();
 }
 
 /*
@@ -465,11 +471,8 @@ void tracer_affinity_exit(struct proc *p, bool set, int64_t rval, bool is_error)
 		if (tracee_read(p->tid, p->sc.args[2], &want, len) < 0)
 			return;
 		if (co.tid == target) {
-			sched_setaffinity(0, sizeof(co.tracer), &co.tracer);
-			thread_start_affinity(NULL);
-			co.tid = 0;
+			colocate_release();
 			co.alone = 0;
-			co.gen++;
 		}
 		sched_setaffinity(target, sizeof(want), &want);
 		if (sched_getaffinity(target, sizeof(co.own), &co.own) < 0) /* as the kernel took it */
