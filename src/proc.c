@@ -10,6 +10,23 @@
 /* Open addressing on tid with linear probing and backward-shift deletion. */
 static struct proc **slots;
 static size_t nslots, nprocs;
+static size_t nrunners; /* proc_runners(): the sum of runners_of over live groups */
+
+static size_t runners_of(const struct tgroup *g)
+{
+	return g->refs - (g->refs && g->children);
+}
+
+/* Add `d` (+1 or -1) to g's threads (`threads`) or its children, keeping nrunners. */
+static void tgroup_count(struct tgroup *g, bool threads, int d)
+{
+	nrunners -= runners_of(g);
+	if (threads)
+		g->refs += d;
+	else
+		g->children += d;
+	nrunners += runners_of(g);
+}
 
 static size_t slot_of(pid_t tid)
 {
@@ -69,7 +86,28 @@ void tgroup_set_cwd(struct tgroup *g, const char *cwd)
 	g->cwd = cwd ? xstrdup(cwd) : NULL;
 }
 
-struct proc *proc_new(pid_t tid, struct tgroup *group, const struct tgroup *parent)
+/* A group's struct goes once it has neither threads nor live children (whose parent it is). */
+static void tgroup_free_if_done(struct tgroup *g)
+{
+	if (g->refs == 0 && g->children == 0)
+		free(g);
+}
+
+void tgroup_set_parent(struct tgroup *g, struct tgroup *parent)
+{
+	struct tgroup *old = g->parent;
+	if (old == parent)
+		return;
+	if (parent)
+		tgroup_count(parent, false, 1);
+	g->parent = parent;
+	if (old) {
+		tgroup_count(old, false, -1);
+		tgroup_free_if_done(old);
+	}
+}
+
+struct proc *proc_new(pid_t tid, struct tgroup *group, struct tgroup *parent)
 {
 	struct proc *p = xcalloc(1, sizeof(*p));
 	p->tid = tid;
@@ -84,9 +122,10 @@ struct proc *proc_new(pid_t tid, struct tgroup *group, const struct tgroup *pare
 			p->tg->exe = parent->exe;
 			tgroup_set_cwd(p->tg, parent->cwd);
 			p->tg->cwd_gen = parent->cwd_gen;
+			tgroup_set_parent(p->tg, parent);
 		}
 	}
-	p->tg->refs++;
+	tgroup_count(p->tg, true, 1);
 	insert(p);
 	return p;
 }
@@ -110,12 +149,19 @@ void proc_remove(struct proc *p)
 {
 	unlink_slot(find(p->tid));
 	proc_drop_pidfd(p);
-	if (--p->tg->refs == 0) {
-		unwind_map_free(p->tg->umap);
-		free(p->tg->loader_opens);
-		free(p->tg->libs_seen);
-		free(p->tg->cwd);
-		free(p->tg);
+	struct tgroup *g = p->tg;
+	tgroup_count(g, true, -1);
+	if (g->refs == 0) {
+		unwind_map_free(g->umap);
+		free(g->loader_opens);
+		free(g->libs_seen);
+		free(g->cwd);
+		g->umap = NULL;
+		g->loader_opens = NULL;
+		g->libs_seen = NULL;
+		g->cwd = NULL;
+		tgroup_set_parent(g, NULL);
+		tgroup_free_if_done(g);
 	}
 	free(p);
 }
@@ -146,6 +192,11 @@ size_t proc_pidfds(void)
 size_t proc_count(void)
 {
 	return nprocs;
+}
+
+size_t proc_runners(void)
+{
+	return nrunners;
 }
 
 void proc_foreach(void (*fn)(struct proc *p, void *ctx), void *ctx)

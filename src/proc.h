@@ -17,8 +17,10 @@ struct ev_pending;
 
 /* Shared by all threads of one process; reference counted. */
 struct tgroup {
-	unsigned refs;
+	unsigned refs;           /* its threads in the table */
 	pid_t tgid;
+	struct tgroup *parent;   /* the traced process that made it, while both live (proc.c) */
+	unsigned children;       /* live traced processes it made (proc.c) */
 	const char *binary;      /* interned path of the last exec, inherited over fork */
 	const char *exe;         /* interned /proc/PID/exe at that exec (the interpreter of a script) */
 	char *cwd;               /* absolute, owned; NULL when unknown (read /proc on demand) */
@@ -72,7 +74,10 @@ struct proc *proc_lookup(pid_t tid);
  * thread); otherwise it starts a new group whose cwd is copied from `parent`
  * (may be NULL). Returns the new proc, owned by the table.
  */
-struct proc *proc_new(pid_t tid, struct tgroup *group, const struct tgroup *parent);
+struct proc *proc_new(pid_t tid, struct tgroup *group, struct tgroup *parent);
+
+/* `g` was made by `parent` (NULL: by none traced), as a fork event says after its first stop. */
+void tgroup_set_parent(struct tgroup *g, struct tgroup *parent);
 
 /* Move `p` to a new tid (a non-leader thread exec'd and took the leader's tid). */
 void proc_rekey(struct proc *p, pid_t new_tid);
@@ -82,6 +87,14 @@ void proc_remove(struct proc *p);
 
 /* Number of live traced threads. */
 size_t proc_count(void);
+
+/*
+ * Number of traced threads that may run at once, as far as the table
+ * tells: every thread of each process, less one while the process has a
+ * traced child (taken to wait for it, as a shell or make waits for its
+ * command). One for a shell running commands one after another.
+ */
+size_t proc_runners(void);
 
 /* Give `p` the pidfd `fd`, closed when p goes or moves to another tid (or another is given). */
 void proc_keep_pidfd(struct proc *p, int fd);

@@ -294,8 +294,8 @@ static struct {
 	unsigned long caught, slept, skipped;
 } busy;
 
-/* Whether a CPU is free for polling: no more traced threads, and no more tasks running, than CPUs. */
-static bool busy_cpu_free(uint64_t now)
+/* Whether a CPU is free for polling: no more traced `threads`, and no more tasks running, than CPUs. */
+static bool busy_cpu_free(uint64_t now, size_t threads)
 {
 	if (!busy.ncpu) {
 		const char *f = getenv("FINGERPRINT_BUSY_WAIT");
@@ -304,7 +304,7 @@ static bool busy_cpu_free(uint64_t now)
 		busy.force = f && strcmp(f, "force") == 0;
 		busy.looked_at = now - BUSY_LOAD_EVERY_US;
 	}
-	if (busy.ncpu < 2 || proc_count() > (size_t)busy.ncpu)
+	if (busy.ncpu < 2 || threads > (size_t)busy.ncpu)
 		return false;
 	if (busy.force)
 		return true;
@@ -324,34 +324,81 @@ static bool busy_cpu_free(uint64_t now)
 }
 
 /*
- * Co-location: while the command has a single thread, that thread and the
- * tracer run on one CPU, the one the tracer is on. A stop then wakes the
- * tracer, and a restart the thread, on a CPU already running: no interrupt
- * to another CPU, which on a virtual machine is a halted virtual CPU to
- * resume (15 to 19 us each here). Pinned at the fourth stop in a row with
- * one thread traced (not for the few stops of a shell between two
- * commands: a child's exit, SIGCHLD, the next fork), while a CPU is free
- * (as for polling, which stops meanwhile: the CPU is the thread's); never
- * in attach mode. The thread's own mask comes back on every traced thread
- * as soon as there are two (a new one was created with the one CPU), when
- * the machine gets busy, and at the end. The command does not see it: its
- * sched_getaffinity of the thread reads the mask it had, and its
- * sched_setaffinity stands (tracer_affinity_exit); only /proc/PID/status
- * and the CPU it runs on show it. --no-colocate turns it off.
+ * The handler of the wait loop's timer (the attach session's, the status
+ * line's, co-location's checks): its SIGALRM, without SA_RESTART, wakes
+ * waitpid so that the loop sees an interrupt that came just before it
+ * blocked, the end of --duration, a status line due for a redraw and a
+ * check of the pinned command due.
+ */
+static void on_wake(int sig)
+{
+	(void)sig;
+	status_wake();
+}
+
+static struct sigaction saved_alarm;
+static long wake_base_us; /* the loop's own period (attach, status line), or 0 */
+static long wake_us;      /* the period set now, or 0 */
+
+/* The timer at the shortest period asked for: wake_base_us, or co-location's checks while pinned. */
+static void wake_timer_apply(long pinned_us)
+{
+	long us = wake_base_us && (!pinned_us || wake_base_us < pinned_us) ? wake_base_us : pinned_us;
+	struct itimerval it = { { 0, us }, { 0, us } };
+	if (us == wake_us)
+		return;
+	if (us && !wake_us) {
+		struct sigaction sa = { .sa_handler = on_wake };
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGALRM, &sa, &saved_alarm);
+	}
+	setitimer(ITIMER_REAL, &it, NULL);
+	if (!us)
+		sigaction(SIGALRM, &saved_alarm, NULL);
+	wake_us = us;
+}
+
+/*
+ * Co-location: while one traced thread at a time may run (proc_runners: a
+ * command of one thread, or a shell, make or script that waits for each
+ * command it starts), the command's threads and the tracer run on one
+ * CPU, the one the tracer is on. A stop then wakes the tracer, and a
+ * restart the thread, on a CPU already running: no interrupt to another
+ * CPU, which on a virtual machine is a halted virtual CPU to resume (15
+ * to 19 us each here). Pinned at the fourth stop in a row with one runner,
+ * when every traced thread has the same mask, while a CPU is free (as for
+ * polling, which stops meanwhile: the CPU is the command's); never in
+ * attach mode. A process made meanwhile is born with the one CPU, and
+ * stays there while its parent waits. Every traced thread gets its own
+ * mask back as soon as two may run (a second thread, a second child), when
+ * the machine gets busy, and at the end. What the table cannot see, a
+ * parent that runs on beside its child instead of waiting, a check sees:
+ * every COLOCATE_CHECK_US (a timer wakes the wait) it counts the pinned
+ * threads that are runnable, and two, twice in a row, give the CPUs back
+ * and hold off the next pin a while (longer each time). The command does not see it: its
+ * sched_getaffinity reads the mask it had, and its sched_setaffinity
+ * stands (tracer_affinity_exit); only /proc/PID/status and the CPU it runs
+ * on show it. --no-colocate turns it off.
  */
 #define COLOCATE_AFTER 4
+#define COLOCATE_CHECK_US 10000
+#define COLOCATE_HOLD_US 20000
+#define COLOCATE_HOLD_MAX_US 2000000
 
 static struct {
 	bool on;              /* opts->colocate, launch mode */
-	pid_t tid;            /* the thread pinned, or 0 */
-	cpu_set_t own;        /* its mask before (put back) */
+	bool pinned;          /* every traced thread is on the tracer's CPU */
+	cpu_set_t own;        /* their mask before (put back) */
 	cpu_set_t tracer;     /* the tracer's mask before */
-	unsigned alone;       /* stops in a row with a single thread traced */
+	unsigned alone;       /* stops in a row with one runner */
 	unsigned long stops;  /* stops and exits waited for so far */
 	unsigned long seen;   /* the value of stops at the last update */
-	pid_t last;           /* the thread pinned last (co.own is its mask) */
 	unsigned long gen;    /* pins and unpins so far */
-	unsigned long pinned; /* times, for -v */
+	uint64_t checked;     /* the last check for two runnable (monotonic_us) */
+	bool suspect;         /* it found two */
+	uint64_t hold_until;  /* no pin before then */
+	uint64_t hold;        /* the hold after the last check that found two */
+	unsigned long pins, contended; /* for -v */
 } co;
 
 static void unpin_thread(struct proc *p, void *ctx)
@@ -366,63 +413,141 @@ static void colocate_release(void)
 {
 	sched_setaffinity(0, sizeof(co.tracer), &co.tracer);
 	thread_start_affinity(NULL);
-	co.tid = 0;
+	co.pinned = false;
 	co.gen++;
+	wake_timer_apply(0);
 }
 
 static void colocate_end(void)
 {
-	if (!co.tid)
+	if (!co.pinned)
 		return;
 	proc_foreach(unpin_thread, NULL);
 	colocate_release();
 }
 
 /*
- * A thread or process added to the table while one is pinned: it was made
- * with the one CPU. Everyone's mask back now, before anything is resumed:
- * its creator stops at the fork or clone event (or has yet to reach it
- * when the child's first stop comes first), so it makes no other one
- * meanwhile that the table would not hold.
+ * A thread or process added to the table while pinned: it was made with
+ * the one CPU. When two may run now, everyone's mask back before anything
+ * is resumed: its creator stops at the fork or clone event (or has yet to
+ * reach it when the child's first stop comes first), so it makes no other
+ * one meanwhile that the table would not hold.
  */
 static void colocate_added(void)
 {
-	if (co.tid && proc_count() != 1)
+	if (co.pinned && proc_runners() != 1)
 		colocate_end();
+	else if (co.pinned)
+		wake_timer_apply(COLOCATE_CHECK_US); /* checks from now on */
 }
 
-static void colocate_pin(struct proc *p)
-{
-	int cpu = sched_getcpu();
+struct pin {
 	cpu_set_t one;
-	if (cpu < 0 || sched_getaffinity(p->tid, sizeof(co.own), &co.own) < 0 || !CPU_ISSET(cpu, &co.own) ||
-	    CPU_COUNT(&co.own) < 2 || sched_getaffinity(0, sizeof(co.tracer), &co.tracer) < 0)
-		return;
-	CPU_ZERO(&one);
-	CPU_SET(cpu, &one);
-	if (sched_setaffinity(p->tid, sizeof(one), &one) < 0)
-		return;
-	if (sched_setaffinity(0, sizeof(one), &one) < 0) {
-		sched_setaffinity(p->tid, sizeof(co.own), &co.own);
-		return;
-	}
-	thread_start_affinity(&co.tracer); /* fingerprint's own threads run anywhere */
-	co.tid = co.last = p->tid;
-	co.gen++;
-	co.pinned++;
+	bool ok;
+};
+
+static void same_mask(struct proc *p, void *ctx)
+{
+	struct pin *pin = ctx;
+	cpu_set_t m;
+	if (pin->ok && (sched_getaffinity(p->tid, sizeof(m), &m) < 0 || !CPU_EQUAL(&m, &co.own)))
+		pin->ok = false;
 }
 
-static void only_proc(struct proc *p, void *ctx)
+static void pin_thread(struct proc *p, void *ctx)
+{
+	struct pin *pin = ctx;
+	if (pin->ok && sched_setaffinity(p->tid, sizeof(pin->one), &pin->one) < 0 && errno != ESRCH)
+		pin->ok = false;
+}
+
+static void any_proc(struct proc *p, void *ctx)
 {
 	*(struct proc **)ctx = p;
 }
 
-/* Before each wait: pin the command's single thread, or give it its CPUs back. */
+static void colocate_pin(uint64_t now)
+{
+	int cpu = sched_getcpu();
+	struct proc *p = NULL;
+	struct pin pin = { .ok = true };
+	proc_foreach(any_proc, &p);
+	if (cpu < 0 || !p || sched_getaffinity(p->tid, sizeof(co.own), &co.own) < 0 || !CPU_ISSET(cpu, &co.own) ||
+	    CPU_COUNT(&co.own) < 2 || sched_getaffinity(0, sizeof(co.tracer), &co.tracer) < 0)
+		return;
+	proc_foreach(same_mask, &pin);
+	if (!pin.ok) { /* threads with masks of their own: not now */
+		co.alone = 0;
+		return;
+	}
+	CPU_ZERO(&pin.one);
+	CPU_SET(cpu, &pin.one);
+	proc_foreach(pin_thread, &pin);
+	if (!pin.ok || sched_setaffinity(0, sizeof(pin.one), &pin.one) < 0) {
+		proc_foreach(unpin_thread, NULL);
+		return;
+	}
+	thread_start_affinity(&co.tracer); /* fingerprint's own threads run anywhere */
+	co.pinned = true;
+	co.gen++;
+	co.pins++;
+	co.checked = now;
+	co.suspect = false;
+	if (proc_count() > 1) /* else from the next thread or process added */
+		wake_timer_apply(COLOCATE_CHECK_US);
+}
+
+/* Counts the threads that are runnable (state R in /proc/TID/stat). */
+static void count_runnable(struct proc *p, void *ctx)
+{
+	char file[48], b[256];
+	snprintf(file, sizeof(file), "/proc/%d/stat", (int)p->tid);
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, b, sizeof(b) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	b[n] = '\0';
+	const char *e = strrchr(b, ')'); /* after the name, which may hold anything */
+	if (e && e[1] == ' ' && e[2] == 'R')
+		++*(unsigned *)ctx;
+}
+
+/*
+ * Pinned, with more than one thread traced: two runnable at two checks in
+ * a row (not a shell caught between its fork and its wait) give the CPUs
+ * back, and no pin for a hold that doubles while it keeps happening.
+ */
+static void colocate_check(uint64_t now)
+{
+	unsigned runnable = 0;
+	if (proc_count() < 2 || now - co.checked < COLOCATE_CHECK_US)
+		return;
+	co.checked = now;
+	proc_foreach(count_runnable, &runnable);
+	bool was = co.suspect;
+	co.suspect = runnable >= 2;
+	if (!co.suspect || !was)
+		return;
+	colocate_end();
+	co.suspect = false;
+	co.alone = 0;
+	co.contended++;
+	co.hold = co.hold && now - co.hold_until < 8 * co.hold ? co.hold * 2 : COLOCATE_HOLD_US;
+	if (co.hold > COLOCATE_HOLD_MAX_US)
+		co.hold = COLOCATE_HOLD_MAX_US;
+	co.hold_until = now + co.hold;
+}
+
+/* Before each wait: pin the command, check it, or give it its CPUs back. */
 static void colocate_update(void)
 {
 	if (!co.on)
 		return;
-	size_t n = proc_count();
+	size_t n = proc_runners();
+	uint64_t now = monotonic_us();
 	bool new_stop = co.stops != co.seen; /* not a wait begun again (a signal, a poll that caught nothing) */
 	co.seen = co.stops;
 	if (n != 1)
@@ -430,38 +555,36 @@ static void colocate_update(void)
 	else if (new_stop)
 		co.alone++;
 	/* Never a thread about to be let go (--no-follow-daemons): it would keep the one CPU. */
-	if (co.tid) {
-		if (n != 1 || detaching || !busy_cpu_free(monotonic_us()))
+	if (co.pinned) {
+		if (n != 1 || detaching || !busy_cpu_free(now, n))
 			colocate_end();
+		else
+			colocate_check(now);
 		return;
 	}
-	if (n != 1 || detaching || co.alone < COLOCATE_AFTER || !busy_cpu_free(monotonic_us()))
-		return;
-	struct proc *p = NULL;
-	proc_foreach(only_proc, &p);
-	if (p)
-		colocate_pin(p);
+	if (n == 1 && !detaching && co.alone >= COLOCATE_AFTER && now >= co.hold_until && busy_cpu_free(now, n))
+		colocate_pin(now);
 }
 
 bool tracer_affinity_entry(struct proc *p, const uint64_t *args)
 {
 	pid_t target = args[0] ? (pid_t)args[0] : p->tid;
-	/* The thread pinned, or the only one (a pin may come before the call runs): the exit is seen. */
-	if (!co.on || !(co.tid == target || (!co.tid && target == p->tid && proc_count() == 1)))
+	/* A traced thread while pinned, or while a pin may come before the call runs: the exit is seen. */
+	if (!co.on || !(co.pinned || proc_runners() == 1) || !proc_lookup(target))
 		return false;
 	p->sc.args[0] = (uint64_t)target;
 	p->sc.args[1] = args[1];
 	p->sc.args[2] = args[2];
 	p->sc.args[3] = co.gen;
-	p->sc.args[4] = co.tid == (pid_t)p->sc.args[0];
+	p->sc.args[4] = co.pinned;
 	return true;
 }
 
 void tracer_affinity_exit(struct proc *p, bool set, int64_t rval, bool is_error)
 {
 	pid_t target = (pid_t)p->sc.args[0];
-	/* Only the thread pinned now, at the call's entry, or between. */
-	if (is_error || target != co.last || (co.tid != target && !p->sc.args[4] && p->sc.args[3] == co.gen))
+	/* Only a traced thread pinned now, at the call's entry, or between. */
+	if (is_error || !proc_lookup(target) || (!co.pinned && !p->sc.args[4] && p->sc.args[3] == co.gen))
 		return;
 	if (set) {
 		/* Its own mask now, and it stands: the one asked for, again (an unpin may have come between). */
@@ -470,13 +593,11 @@ void tracer_affinity_exit(struct proc *p, bool set, int64_t rval, bool is_error)
 		CPU_ZERO(&want);
 		if (tracee_read(p->tid, p->sc.args[2], &want, len) < 0)
 			return;
-		if (co.tid == target) {
-			colocate_release();
+		if (co.pinned) {
+			colocate_end();
 			co.alone = 0;
 		}
 		sched_setaffinity(target, sizeof(want), &want);
-		if (sched_getaffinity(target, sizeof(co.own), &co.own) < 0) /* as the kernel took it */
-			co.own = want;
 		return;
 	}
 	/* The kernel may have written the one CPU (rval bytes): the thread's own mask over it. */
@@ -490,7 +611,7 @@ void tracer_affinity_exit(struct proc *p, bool set, int64_t rval, bool is_error)
 static pid_t busy_wait(int *status)
 {
 	uint64_t t0 = opts->busy_wait ? monotonic_us() : 0;
-	if (!opts->busy_wait || co.tid || !busy_cpu_free(t0)) {
+	if (!opts->busy_wait || co.pinned || !busy_cpu_free(t0, proc_count())) {
 		busy.skipped++;
 		return 0;
 	}
@@ -514,8 +635,9 @@ static void report_stops(void)
 	info("busy-waiting: %lu stops caught polling, %lu waits slept after %d us of it, %lu slept at once",
 	     busy.caught, busy.slept, BUSY_WAIT_US, busy.skipped);
 	if (co.on)
-		info("co-location: a single thread run on the tracer's CPU %lu time%s", co.pinned,
-		     co.pinned == 1 ? "" : "s");
+		info("co-location: the command run on the tracer's CPU %lu time%s, given its CPUs back %lu time%s "
+		     "for two runnable at once", co.pins, co.pins == 1 ? "" : "s", co.contended,
+		     co.contended == 1 ? "" : "s");
 }
 
 /* Wait for the next stop of any tracee and classify it. Returns NULL when none is left. */
@@ -775,6 +897,7 @@ static void note_new_child(struct event *ev)
 			/* Adopted before this event: now we know its parent for sure. */
 			child->flags &= ~PROC_ADOPTED;
 			child->tg->rec->ppid = parent->tg->tgid;
+			tgroup_set_parent(child->tg, parent->tg);
 			if (!child->tg->binary) {
 				child->tg->binary = child->tg->rec->binary = parent->tg->binary;
 				child->tg->exe = parent->tg->exe;
@@ -1179,32 +1302,11 @@ static void attach_process(pid_t pid)
 	attached_alive++;
 }
 
-/*
- * The handler of the wait loop's timer (the attach session's, or the
- * status line's): its SIGALRM, without SA_RESTART, wakes waitpid so that
- * the loop sees an interrupt that came just before it blocked, the end of
- * --duration and a status line due for a redraw.
- */
-static void on_wake(int sig)
+/* Every `us` microseconds a SIGALRM (on_wake), 0: none (but co-location's). */
+static void wake_timer(long us)
 {
-	(void)sig;
-	status_wake();
-}
-
-static struct sigaction saved_alarm;
-
-/* Every `us` microseconds a SIGALRM (on_wake) while on. */
-static void wake_timer(bool on, long us)
-{
-	struct itimerval it = { { 0, on ? us : 0 }, { 0, on ? us : 0 } };
-	if (on) {
-		struct sigaction sa = { .sa_handler = on_wake };
-		sigemptyset(&sa.sa_mask);
-		sigaction(SIGALRM, &sa, &saved_alarm);
-	}
-	setitimer(ITIMER_REAL, &it, NULL);
-	if (!on)
-		sigaction(SIGALRM, &saved_alarm, NULL);
+	wake_base_us = us;
+	wake_timer_apply(co.pinned && proc_count() > 1 ? COLOCATE_CHECK_US : 0);
 }
 
 /* Attach to every process of opts->attach, then stop each thread once so that it stops at syscalls from now on. */
@@ -1220,7 +1322,7 @@ static void attach_all(void)
 		attach_deadline.tv_sec++;
 		attach_deadline.tv_nsec -= 1000000000;
 	}
-	wake_timer(true, 100000);
+	wake_timer(100000);
 }
 
 void tracer_run(const struct tracer_opts *o, struct manifest *m, struct trace_result *res)
@@ -1241,7 +1343,7 @@ void tracer_run(const struct tracer_opts *o, struct manifest *m, struct trace_re
 		attach_all();
 		while (dispatch_event(next_event()))
 			;
-		wake_timer(false, 0);
+		wake_timer(0);
 		report_stops();
 		return;
 	}
@@ -1258,12 +1360,11 @@ void tracer_run(const struct tracer_opts *o, struct manifest *m, struct trace_re
 	start_group(p, getpid(), NULL);
 
 	if (status_enabled())
-		wake_timer(true, 250000);
+		wake_timer(250000);
 	while (dispatch_event(next_event()))
 		;
-	if (status_enabled())
-		wake_timer(false, 0);
 	colocate_end();
+	wake_timer(0);
 	report_stops();
 	read_launch_error(errfd);
 	if (!res->exit.exited)

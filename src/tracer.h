@@ -24,7 +24,7 @@ struct tracer_opts {
 	 */
 	bool follow_daemons;
 	bool busy_wait;     /* poll a moment for each stop before sleeping, while a CPU is free */
-	bool colocate;      /* run a command of one thread on the tracer's CPU, while a CPU is free (launch mode) */
+	bool colocate;      /* run the command on the tracer's CPU while one thread at a time may run and a CPU is free (launch mode) */
 	char *const *argv;  /* the command, NULL-terminated; NULL in attach mode */
 	/*
 	 * Attach mode (n_attach > 0): trace these running processes (every

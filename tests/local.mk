@@ -47,7 +47,10 @@ tests_fixtures_evlog_LDADD = -lpthread
 # --enable-sanitizers), the fixtures are not.
 check_PROGRAMS += tests/unit/test_path tests/unit/test_maps tests/unit/test_secret tests/unit/test_hashcache \
 	tests/unit/test_trace_filter tests/unit/test_unwind_map tests/unit/test_manifest_text tests/unit/test_cpus \
-	tests/unit/test_targets
+	tests/unit/test_targets tests/unit/test_proc
+tests_unit_test_proc_CFLAGS = $(FP_COMPILE_FLAGS)
+tests_unit_test_proc_LDFLAGS = $(FP_LINK_FLAGS)
+tests_unit_test_proc_LDADD = $(FP_LIBS)
 tests_unit_test_targets_CFLAGS = $(FP_COMPILE_FLAGS)
 tests_unit_test_targets_LDFLAGS = $(FP_LINK_FLAGS)
 tests_unit_test_targets_LDADD = $(FP_LIBS)
@@ -77,7 +80,7 @@ tests_unit_test_secret_LDADD = $(FP_LIBS)
 tests_unit_test_hashcache_LDADD = $(FP_LIBS)
 TESTS += tests/unit/test_path tests/unit/test_maps tests/unit/test_secret tests/unit/test_hashcache \
 	tests/unit/test_trace_filter tests/unit/test_unwind_map tests/unit/test_manifest_text tests/unit/test_cpus \
-	tests/unit/test_targets
+	tests/unit/test_targets tests/unit/test_proc
 
 # Shell tests: run src/fingerprint and assert on the manifest with jq.
 FP_SHELL_TESTS = \
@@ -284,7 +287,7 @@ FP_VALGRIND_TESTS = \
 	deterministic atomic symlinks signals elf-facts hash packages how scan \
 	special-paths races schema callers callers-cxx callers-direct callers-loader \
 	callers-lazy callers-off diff check show merge status events
-FP_VALGRIND_UNITS = test_path test_maps test_secret test_ldso test_ldd_compare test_cpus test_targets test_unwind_map
+FP_VALGRIND_UNITS = test_path test_maps test_secret test_ldso test_ldd_compare test_cpus test_targets test_unwind_map test_proc
 FP_VALGRIND_TIMEOUT = 600
 check-valgrind: $(check_PROGRAMS) $(bin_PROGRAMS)
 	@if test "$(enable_sanitizers)" = yes; then \
