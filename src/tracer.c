@@ -64,6 +64,7 @@ static struct timespec attach_deadline;  /* attach mode with --duration: when th
 static char command_path[PATH_MAX];
 /* FINGERPRINT_TEST_VANISH=PATH (for the tests): kill the process whose open of PATH is at its exit stop. */
 static const char *test_vanish;
+static bool test_unpin_at_fork; /* FINGERPRINT_TEST_UNPIN_AT_FORK: colocate_born's case, made to happen */
 
 /*
  * SIGINT, SIGTERM, SIGHUP: the first cuts the run short, a second one 0.1 s
@@ -401,11 +402,17 @@ static struct {
 	unsigned long pins, contended; /* for -v */
 } co;
 
+/* Set tid's mask to `mask`, its own; a thread gone meanwhile is no news. */
+static void give_back(pid_t tid, const cpu_set_t *mask)
+{
+	if (sched_setaffinity(tid, sizeof(*mask), mask) < 0 && errno != ESRCH)
+		manifest_warn(mf, "affinity", "cannot give %d back its CPUs: %s", (int)tid, strerror(errno));
+}
+
 static void unpin_thread(struct proc *p, void *ctx)
 {
 	(void)ctx;
-	if (sched_setaffinity(p->tid, sizeof(co.own), &co.own) < 0 && errno != ESRCH)
-		manifest_warn(mf, "affinity", "cannot give %d back its CPUs: %s", (int)p->tid, strerror(errno));
+	give_back(p->tid, &co.own);
 }
 
 /* No thread pinned any more: the tracer and its new threads get their CPUs back. */
@@ -439,6 +446,21 @@ static void colocate_added(void)
 		colocate_end();
 	else if (co.pinned)
 		wake_timer_apply(COLOCATE_CHECK_US); /* checks from now on */
+}
+
+/*
+ * At the fork, vfork or clone event of `creator` (stopped there since, so
+ * its mask is the one it made `child` with unless the tracer changed it):
+ * a child made while pinned, and everyone unpinned before it was in the
+ * table, has the one CPU still. It gets its creator's mask.
+ */
+static void colocate_born(struct proc *child, pid_t creator)
+{
+	cpu_set_t made, now;
+	if (co.pinned || !co.pins || !child || sched_getaffinity(creator, sizeof(now), &now) < 0 ||
+	    sched_getaffinity(child->tid, sizeof(made), &made) < 0 || CPU_EQUAL(&made, &now))
+		return;
+	give_back(child->tid, &now);
 }
 
 struct pin {
@@ -513,6 +535,19 @@ static void count_runnable(struct proc *p, void *ctx)
 	const char *e = strrchr(b, ')'); /* after the name, which may hold anything */
 	if (e && e[1] == ' ' && e[2] == 'R')
 		++*(unsigned *)ctx;
+}
+
+/* Two found runnable: the CPUs back, and no pin for a hold that doubles while it keeps happening. */
+static void colocate_back_off(uint64_t now)
+{
+	colocate_end();
+	co.suspect = false;
+	co.alone = 0;
+	co.contended++;
+	co.hold = co.hold && now - co.hold_until < 8 * co.hold ? co.hold * 2 : COLOCATE_HOLD_US;
+	if (co.hold > COLOCATE_HOLD_MAX_US)
+		co.hold = COLOCATE_HOLD_MAX_US;
+	co.hold_until = now + co.hold;
 }
 
 /*
@@ -695,6 +730,8 @@ static struct event *next_event(void)
 		if (!WIFSTOPPED(status))
 			continue;
 		if (!ev.p) {
+			if (test_unpin_at_fork && co.pinned)
+				colocate_back_off(monotonic_us());
 			ev.p = adopt(tid);
 			colocate_added();
 		}
@@ -858,8 +895,8 @@ static void on_syscall_stop(struct event *ev)
 	syscalls_resumed(p, false);
 }
 
-/* The bookkeeping of a fork, vfork or clone event; the parent stays stopped. */
-static void note_new_child(struct event *ev)
+/* The bookkeeping of a fork, vfork or clone event; the parent stays stopped. Returns the child, or NULL. */
+static struct proc *note_new_child(struct event *ev)
 {
 	unsigned long msg = 0;
 	struct proc *parent = ev->p;
@@ -882,7 +919,7 @@ static void note_new_child(struct event *ev)
 				rec->exit = (struct mf_exit){ true, WIFEXITED(t.status) ? WEXITSTATUS(t.status) : 0,
 							      WIFSIGNALED(t.status) ? WTERMSIG(t.status) : 0 };
 			}
-			return;
+			return NULL;
 		}
 		bool thread = ev->ptrace_event == PTRACE_EVENT_CLONE && tgid_of(tid) == parent->tg->tgid;
 		if (!child && thread) {
@@ -906,13 +943,19 @@ static void note_new_child(struct event *ev)
 				tgroup_set_cwd(child->tg, parent->tg->cwd);
 			inherit_record(child->tg->rec, parent->tg);
 		}
+		return child;
 	}
+	return NULL;
 }
 
 static void on_new_child(struct event *ev)
 {
-	note_new_child(ev);
+	/* The tests: a back-off (a check's) between a fork and its event, which a race gives seldom. */
+	if (test_unpin_at_fork && co.pinned)
+		colocate_back_off(monotonic_us());
+	struct proc *child = note_new_child(ev);
 	colocate_added();
+	colocate_born(child, ev->tid);
 	resume(ev->p, ev->tid, 0);
 }
 
@@ -1337,6 +1380,7 @@ void tracer_run(const struct tracer_opts *o, struct manifest *m, struct trace_re
 	syscalls_init(m, opts->n_attach > 0);
 
 	test_vanish = getenv("FINGERPRINT_TEST_VANISH");
+	test_unpin_at_fork = getenv("FINGERPRINT_TEST_UNPIN_AT_FORK") != NULL;
 	if (o->n_attach) {
 		first_pid = o->attach[0];
 		signal(SIGPIPE, SIG_IGN);
