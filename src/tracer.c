@@ -493,15 +493,14 @@ static void colocate_pin(uint64_t now)
 	int cpu = sched_getcpu();
 	struct proc *p = NULL;
 	struct pin pin = { .ok = true };
+	co.alone = 0; /* should it fail, the next try 4 stops on */
 	proc_foreach(any_proc, &p);
 	if (cpu < 0 || !p || sched_getaffinity(p->tid, sizeof(co.own), &co.own) < 0 || !CPU_ISSET(cpu, &co.own) ||
 	    CPU_COUNT(&co.own) < 2 || sched_getaffinity(0, sizeof(co.tracer), &co.tracer) < 0)
 		return;
-	proc_foreach(same_mask, &pin);
-	if (!pin.ok) { /* threads with masks of their own: not now */
-		co.alone = 0;
+	proc_foreach(same_mask, &pin); /* threads with masks of their own: not now */
+	if (!pin.ok)
 		return;
-	}
 	CPU_ZERO(&pin.one);
 	CPU_SET(cpu, &pin.one);
 	proc_foreach(pin_thread, &pin);
@@ -552,8 +551,7 @@ static void colocate_back_off(uint64_t now)
 
 /*
  * Pinned, with more than one thread traced: two runnable at two checks in
- * a row (not a shell caught between its fork and its wait) give the CPUs
- * back, and no pin for a hold that doubles while it keeps happening.
+ * a row (not a shell caught between its fork and its wait) back off.
  */
 static void colocate_check(uint64_t now)
 {
@@ -564,16 +562,8 @@ static void colocate_check(uint64_t now)
 	proc_foreach(count_runnable, &runnable);
 	bool was = co.suspect;
 	co.suspect = runnable >= 2;
-	if (!co.suspect || !was)
-		return;
-	colocate_end();
-	co.suspect = false;
-	co.alone = 0;
-	co.contended++;
-	co.hold = co.hold && now - co.hold_until < 8 * co.hold ? co.hold * 2 : COLOCATE_HOLD_US;
-	if (co.hold > COLOCATE_HOLD_MAX_US)
-		co.hold = COLOCATE_HOLD_MAX_US;
-	co.hold_until = now + co.hold;
+	if (co.suspect && was)
+		colocate_back_off(now);
 }
 
 /* Before each wait: pin the command, check it, or give it its CPUs back. */
