@@ -40,7 +40,8 @@ struct ev_pending {
 };
 
 static const char *log_path;  /* as given; "-": standard output */
-static FILE *log_file;        /* every event as it ends (no tail) */
+static int log_fd = -1;       /* every event as it ends (no tail) */
+static struct buf log_out;    /* events not written to log_fd yet */
 static struct buf *ring;      /* --events-tail: the last ring_n events */
 static size_t ring_n, ring_next;
 static unsigned long n_events;
@@ -302,6 +303,22 @@ static void decode_args(struct buf *b, pid_t tid, const struct sysent *se, const
 	put(b, "}");
 }
 
+static bool write_all(int fd, const char *s, size_t n);
+
+/*
+ * Write out what the log holds. Not stdio: a signal the wait loop is woken
+ * by (co-location's timer, SIGUSR1) may cut a write to a pipe, and
+ * write_all goes on where it stopped.
+ */
+#define LOG_FLUSH_AT (1 << 16)
+static void log_flush(void)
+{
+	errno = 0;
+	if (log_out.len && !write_all(log_fd, log_out.data, log_out.len) && !write_error)
+		write_error = errno ? errno : EIO;
+	log_out.len = 0;
+}
+
 /* Add `text` (one event, without its newline) to the log or the ring. */
 static void emit(const struct buf *text)
 {
@@ -313,9 +330,10 @@ static void emit(const struct buf *text)
 		buf_append(slot, text->data, text->len);
 		return;
 	}
-	if (fwrite(text->data, 1, text->len, log_file) != text->len || putc('\n', log_file) == EOF)
-		if (!write_error)
-			write_error = errno ? errno : EIO;
+	buf_append(&log_out, text->data, text->len);
+	buf_append(&log_out, "\n", 1);
+	if (log_out.len >= LOG_FLUSH_AT)
+		log_flush();
 }
 
 static const char *errno_name(int e)
@@ -561,14 +579,13 @@ void events_open(const char *path, size_t tail, bool callers)
 			die_errno(EXIT_USAGE, "cannot write the event log '%s'", path);
 		}
 	} else if (strcmp(path, "-") == 0) {
-		log_file = stdout;
+		fflush(stdout);
+		log_fd = STDOUT_FILENO;
 	} else {
-		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (fd < 0 || !(log_file = fdopen(fd, "w")))
+		log_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (log_fd < 0)
 			die_errno(EXIT_USAGE, "cannot write the event log '%s'", path);
 	}
-	if (log_file)
-		setvbuf(log_file, NULL, _IOFBF, 1 << 16);
 	events_on = true;
 	atexit(finish_at_exit);
 }
@@ -586,12 +603,12 @@ int events_finish(void)
 			buf_free(&ring[i]);
 		free(ring);
 		ring = NULL;
-	} else if (log_file) {
-		if (fflush(log_file) != 0 && !write_error)
+	} else if (log_fd >= 0) {
+		log_flush();
+		if (log_fd != STDOUT_FILENO && close(log_fd) != 0 && !write_error)
 			write_error = errno;
-		if (log_file != stdout && fclose(log_file) != 0 && !write_error)
-			write_error = errno;
-		log_file = NULL;
+		log_fd = -1;
+		buf_free(&log_out);
 	}
 	buf_free(&line);
 	return -write_error;
