@@ -22,7 +22,7 @@ struct cli_opts {
 	bool status;          /* the live status line may be drawn (--no-status: never) */
 	bool follow_daemons;  /* wait for every process; --no-follow-daemons: only the command's (and no seccomp) */
 	bool busy_wait;       /* poll for each stop a moment before sleeping (--no-busy-wait turns it off) */
-	bool colocate;       /* run a command of one thread on the tracer's CPU (--no-colocate turns it off) */
+	bool colocate;       /* run the command on the tracer's CPU while one thread at a time may run (--no-colocate turns it off) */
 	char **command;       /* NULL-terminated, never empty; NULL with -p */
 	pid_t *attach;        /* -p: the processes to attach to (owned), NULL when none */
 	size_t n_attach;

@@ -307,10 +307,53 @@ static bool known_open(struct proc *p)
 	return record_open(p, p->sc.path, true);
 }
 
+/* Whether files of p's process are the tracer's: the same root and mount namespace (looked at once). */
+static bool same_fs(struct proc *p)
+{
+	struct tgroup *g = p->tg;
+	if (!g->same_fs) {
+		char root[48], ns[48];
+		struct stat r, mine_r, n, mine_n;
+		snprintf(root, sizeof(root), "/proc/%d/root", (int)g->tgid);
+		snprintf(ns, sizeof(ns), "/proc/%d/ns/mnt", (int)g->tgid);
+		bool same = stat(root, &r) == 0 && stat("/", &mine_r) == 0 && r.st_dev == mine_r.st_dev &&
+			    r.st_ino == mine_r.st_ino && stat(ns, &n) == 0 && stat("/proc/self/ns/mnt", &mine_n) == 0 &&
+			    n.st_dev == mine_n.st_dev && n.st_ino == mine_n.st_ino;
+		g->same_fs = same ? 1 : -1;
+	}
+	return g->same_fs > 0;
+}
+
+static unsigned long n_known_missing; /* exits skipped so, for -v */
+
+/*
+ * An open that cannot create, of a path already in missing that the
+ * tracer finds absent now (F_OK: ENOENT or ENOTDIR, through the same root
+ * and mounts): it fails as before (a probe along a search path, which every
+ * compiler or loader run repeats). Record the prober now and skip the exit
+ * stop: one access(2) for a stop. A file made between the two is the race
+ * the open itself would have run.
+ */
+static bool known_missing(struct proc *p, uint64_t flags)
+{
+	if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE || p->sc.path_len <= 0 ||
+	    !manifest_find_missing(mf, p->sc.path, (size_t)p->sc.path_len) || !same_fs(p) ||
+	    access(p->sc.path, F_OK) == 0 || (errno != ENOENT && errno != ENOTDIR))
+		return false;
+	manifest_add_missing(mf, p->sc.path, p->tg->binary);
+	n_known_missing++;
+	return true;
+}
+
 /* The open family's entry: true when its exit must be seen. */
 static bool open_entry(struct proc *p, int dirfd, uint64_t addr, uint64_t flags)
 {
-	return decode_open(p, dirfd, addr, flags) && !known_open(p);
+	return decode_open(p, dirfd, addr, flags) && !known_open(p) && !known_missing(p, flags);
+}
+
+unsigned long syscalls_known_missing(void)
+{
+	return n_known_missing;
 }
 
 HANDLER(open) { return open_entry(p, AT_FDCWD, a[0], a[1]); }

@@ -98,6 +98,7 @@ FP_SHELL_TESTS = \
 	tests/sigstop.test \
 	tests/openat.test \
 	tests/missing.test \
+	tests/missing-repeat.test \
 	tests/exit-status.test \
 	tests/not-found.test \
 	tests/seccomp.test \
