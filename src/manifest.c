@@ -132,11 +132,6 @@ const struct mf_file *manifest_find_file(const struct manifest *m, const char *p
 	return map_get(&m->files, path, len);
 }
 
-const struct mf_missing *manifest_find_missing(const struct manifest *m, const char *path, size_t len)
-{
-	return map_get(&m->missing, path, len);
-}
-
 struct mf_missing *manifest_add_missing(struct manifest *m, const char *path, const char *binary)
 {
 	struct mf_missing *p = entry_for(m, &m->missing, path, sizeof(*p), NULL);

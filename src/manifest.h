@@ -169,8 +169,6 @@ struct mf_file *manifest_add_file(struct manifest *m, const char *path, unsigned
 struct mf_file *manifest_file(struct manifest *m, const char *path);
 /* The entry of `path` (`len` bytes) in files, or NULL: never creates one. */
 const struct mf_file *manifest_find_file(const struct manifest *m, const char *path, size_t len);
-/* The entry of `path` (`len` bytes) in missing, or NULL. */
-const struct mf_missing *manifest_find_missing(const struct manifest *m, const char *path, size_t len);
 /* The same in binaries. */
 const struct mf_binary *manifest_find_binary(const struct manifest *m, const char *path, size_t len);
 /* Returns the missing entry (owned by the manifest). */

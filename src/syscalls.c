@@ -326,19 +326,30 @@ static bool same_fs(struct proc *p)
 
 static unsigned long n_known_missing; /* exits skipped so, for -v */
 
+/* Whether path `s` has a ".." component (its lexical normal form may then not be where the kernel goes). */
+static bool has_dotdot(const char *s)
+{
+	for (const char *c = s; (c = strstr(c, "..")) != NULL; c += 2)
+		if ((c == s || c[-1] == '/') && (c[2] == '\0' || c[2] == '/'))
+			return true;
+	return false;
+}
+
 /*
- * An open that cannot create, of a path already in missing that the
- * tracer finds absent now (F_OK: ENOENT or ENOTDIR, through the same root
- * and mounts): it fails as before (a probe along a search path, which every
- * compiler or loader run repeats). Record the prober now and skip the exit
- * stop: one access(2) for a stop. A file made between the two is the race
- * the open itself would have run.
+ * An open that cannot create, of a path the tracer finds absent (F_OK, not
+ * following a last symlink under O_NOFOLLOW: ENOENT or ENOTDIR), through
+ * the same root and mounts, named without ".." (so that the path resolved
+ * lexically is the kernel's): it fails the same way, a probe for missing
+ * (a search path's, which every compiler and loader run repeats). Record
+ * it now and skip the exit stop: one faccessat(2) for a stop. A file made
+ * between the two is the race the open itself would have run.
  */
 static bool known_missing(struct proc *p, uint64_t flags)
 {
-	if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE || p->sc.path_len <= 0 ||
-	    !manifest_find_missing(mf, p->sc.path, (size_t)p->sc.path_len) || !same_fs(p) ||
-	    access(p->sc.path, F_OK) == 0 || (errno != ENOENT && errno != ENOTDIR))
+	if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE || p->sc.path_len <= 0 || has_dotdot(raw) ||
+	    !same_fs(p) ||
+	    faccessat(AT_FDCWD, p->sc.path, F_OK, (flags & O_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0) == 0 ||
+	    (errno != ENOENT && errno != ENOTDIR))
 		return false;
 	manifest_add_missing(mf, p->sc.path, p->tg->binary);
 	n_known_missing++;

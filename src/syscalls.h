@@ -91,7 +91,7 @@ void syscalls_exec_done(struct proc *p, const struct exec_start *at);
  */
 void syscalls_resumed(struct proc *p, bool execd);
 
-/* Opens of a path still missing whose exit stop was skipped so far (for -v). */
+/* Opens of a missing path whose exit stop was skipped so far (for -v). */
 unsigned long syscalls_known_missing(void);
 
 #endif
