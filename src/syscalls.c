@@ -326,6 +326,12 @@ static bool same_fs(struct proc *p)
 
 static unsigned long n_known_missing; /* exits skipped so, for -v */
 
+/* Whether absolute `path` may name something else for each process (/proc/self, /dev/fd, /dev/stdin...). */
+static bool per_process(const char *path)
+{
+	return strncmp(path, "/proc/", 6) == 0 || strncmp(path, "/dev/", 5) == 0;
+}
+
 /* Whether path `s` has a ".." component (its lexical normal form may then not be where the kernel goes). */
 static bool has_dotdot(const char *s)
 {
@@ -339,7 +345,8 @@ static bool has_dotdot(const char *s)
  * An open that cannot create, of a path the tracer finds absent (F_OK, not
  * following a last symlink under O_NOFOLLOW: ENOENT or ENOTDIR), through
  * the same root and mounts, named without ".." (so that the path resolved
- * lexically is the kernel's): it fails the same way, a probe for missing
+ * lexically is the kernel's), not under /proc or /dev (where /proc/self and
+ * /dev/fd are the tracer's to it): it fails the same way, a probe for missing
  * (a search path's, which every compiler and loader run repeats). Record
  * it now and skip the exit stop: one faccessat(2) for a stop. A file made
  * between the two is the race the open itself would have run.
@@ -347,7 +354,7 @@ static bool has_dotdot(const char *s)
 static bool known_missing(struct proc *p, uint64_t flags)
 {
 	if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE || p->sc.path_len <= 0 || has_dotdot(raw) ||
-	    !same_fs(p) ||
+	    per_process(p->sc.path) || !same_fs(p) ||
 	    faccessat(AT_FDCWD, p->sc.path, F_OK, (flags & O_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0) == 0 ||
 	    (errno != ENOENT && errno != ENOTDIR))
 		return false;
