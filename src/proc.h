@@ -34,7 +34,6 @@ struct tgroup {
 	const char **libs_seen;  /* libraries mapped since the last exec (interned) */
 	size_t n_libs_seen, libs_seen_cap;
 	bool attached;           /* attached to while running (fingerprint -p), not created under the tracer */
-	signed char same_fs;     /* its root and mount namespace are the tracer's: 1, not: -1, not looked at yet: 0 (syscalls.c) */
 };
 
 enum proc_flags {

@@ -307,21 +307,22 @@ static bool known_open(struct proc *p)
 	return record_open(p, p->sc.path, true);
 }
 
-/* Whether files of p's process are the tracer's: the same root and mount namespace (looked at once). */
-static bool same_fs(struct proc *p)
+/* Whether thread `tid` has the tracer's root and mount namespace, now (either may change: chroot, unshare). */
+static bool same_fs(pid_t tid)
 {
-	struct tgroup *g = p->tg;
-	if (!g->same_fs) {
-		char root[48], ns[48];
-		struct stat r, mine_r, n, mine_n;
-		snprintf(root, sizeof(root), "/proc/%d/root", (int)g->tgid);
-		snprintf(ns, sizeof(ns), "/proc/%d/ns/mnt", (int)g->tgid);
-		bool same = stat(root, &r) == 0 && stat("/", &mine_r) == 0 && r.st_dev == mine_r.st_dev &&
-			    r.st_ino == mine_r.st_ino && stat(ns, &n) == 0 && stat("/proc/self/ns/mnt", &mine_n) == 0 &&
-			    n.st_dev == mine_n.st_dev && n.st_ino == mine_n.st_ino;
-		g->same_fs = same ? 1 : -1;
-	}
-	return g->same_fs > 0;
+	static struct stat root, ns;
+	static int mine; /* root and ns read: 1, unreadable: -1 */
+	char f[48];
+	struct stat st;
+	if (!mine)
+		mine = stat("/", &root) == 0 && stat("/proc/self/ns/mnt", &ns) == 0 ? 1 : -1;
+	if (mine < 0)
+		return false;
+	snprintf(f, sizeof(f), "/proc/%d/root", (int)tid);
+	if (stat(f, &st) < 0 || st.st_dev != root.st_dev || st.st_ino != root.st_ino)
+		return false;
+	snprintf(f, sizeof(f), "/proc/%d/ns/mnt", (int)tid);
+	return stat(f, &st) == 0 && st.st_dev == ns.st_dev && st.st_ino == ns.st_ino;
 }
 
 static unsigned long n_known_missing; /* exits skipped so, for -v */
@@ -332,30 +333,33 @@ static bool per_process(const char *path)
 	return strncmp(path, "/proc/", 6) == 0 || strncmp(path, "/dev/", 5) == 0;
 }
 
-/* Whether path `s` has a ".." component (its lexical normal form may then not be where the kernel goes). */
-static bool has_dotdot(const char *s)
-{
-	for (const char *c = s; (c = strstr(c, "..")) != NULL; c += 2)
-		if ((c == s || c[-1] == '/') && (c[2] == '\0' || c[2] == '/'))
-			return true;
-	return false;
-}
-
 /*
- * An open that cannot create, of a path the tracer finds absent (F_OK, not
- * following a last symlink under O_NOFOLLOW: ENOENT or ENOTDIR), through
- * the same root and mounts, named without ".." (so that the path resolved
- * lexically is the kernel's), not under /proc or /dev (where /proc/self and
- * /dev/fd are the tracer's to it): it fails the same way, a probe for missing
- * (a search path's, which every compiler and loader run repeats). Record
- * it now and skip the exit stop: one faccessat(2) for a stop. A file made
- * between the two is the race the open itself would have run.
+ * An open that cannot create, with no openat2 resolve rules, of a path the
+ * kernel finds absent for the tracer as it would for the thread (F_OK, not
+ * following a last symlink under O_NOFOLLOW: ENOENT or ENOTDIR): the path
+ * as passed, from the thread's own cwd or dirfd (through /proc/TID), with
+ * the thread's root and mount namespace the tracer's, and not under /proc
+ * or /dev (where /proc/self and /dev/fd would be the tracer's). The open
+ * fails the same way, a probe for missing (a search path's, which every
+ * compiler and loader run repeats): it is recorded now and the exit stop
+ * skipped, for three system calls. A file made between the check and the
+ * open is the race the open itself would have run.
  */
-static bool known_missing(struct proc *p, uint64_t flags)
+static bool known_missing(struct proc *p, int dirfd, uint64_t flags, uint64_t resolve)
 {
-	if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE || p->sc.path_len <= 0 || has_dotdot(raw) ||
-	    per_process(p->sc.path) || !same_fs(p) ||
-	    faccessat(AT_FDCWD, p->sc.path, F_OK, (flags & O_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0) == 0 ||
+	char rel[PATH_MAX + 48];
+	const char *check = raw;
+	if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE || resolve || p->sc.path_len <= 0 ||
+	    per_process(p->sc.path))
+		return false;
+	if (raw[0] != '/') {
+		int n = dirfd == AT_FDCWD ? snprintf(rel, sizeof(rel), "/proc/%d/cwd/%s", (int)p->tid, raw)
+					  : snprintf(rel, sizeof(rel), "/proc/%d/fd/%d/%s", (int)p->tid, dirfd, raw);
+		if (n < 0 || (size_t)n >= sizeof(rel))
+			return false;
+		check = rel;
+	}
+	if (!same_fs(p->tid) || faccessat(AT_FDCWD, check, F_OK, (flags & O_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0) == 0 ||
 	    (errno != ENOENT && errno != ENOTDIR))
 		return false;
 	manifest_add_missing(mf, p->sc.path, p->tg->binary);
@@ -363,10 +367,10 @@ static bool known_missing(struct proc *p, uint64_t flags)
 	return true;
 }
 
-/* The open family's entry: true when its exit must be seen. */
-static bool open_entry(struct proc *p, int dirfd, uint64_t addr, uint64_t flags)
+/* The open family's entry: true when its exit must be seen. `resolve`: openat2's rules, or 0. */
+static bool open_entry(struct proc *p, int dirfd, uint64_t addr, uint64_t flags, uint64_t resolve)
 {
-	return decode_open(p, dirfd, addr, flags) && !known_open(p) && !known_missing(p, flags);
+	return decode_open(p, dirfd, addr, flags) && !known_open(p) && !known_missing(p, dirfd, flags, resolve);
 }
 
 unsigned long syscalls_known_missing(void)
@@ -374,9 +378,9 @@ unsigned long syscalls_known_missing(void)
 	return n_known_missing;
 }
 
-HANDLER(open) { return open_entry(p, AT_FDCWD, a[0], a[1]); }
-HANDLER(openat) { return open_entry(p, (int)a[0], a[1], a[2]); }
-HANDLER(creat) { return open_entry(p, AT_FDCWD, a[0], O_CREAT | O_WRONLY | O_TRUNC); }
+HANDLER(open) { return open_entry(p, AT_FDCWD, a[0], a[1], 0); }
+HANDLER(openat) { return open_entry(p, (int)a[0], a[1], a[2], 0); }
+HANDLER(creat) { return open_entry(p, AT_FDCWD, a[0], O_CREAT | O_WRONLY | O_TRUNC, 0); }
 
 HANDLER(openat2)
 {
@@ -387,7 +391,7 @@ HANDLER(openat2)
 		entry_read_failed(p, "open_how", r);
 		return false;
 	}
-	return open_entry(p, (int)a[0], a[1], how.flags);
+	return open_entry(p, (int)a[0], a[1], how.flags, how.resolve);
 }
 
 /*

@@ -999,8 +999,8 @@ static void detach_tracee(struct event *ev)
 {
 	struct proc *p = ev->kind == EV_EXEC ? exec_rekey(ev) : ev->p;
 	struct mf_process *rec = p->tg->rec;
-	if (ev->kind == EV_NEW_CHILD)
-		note_new_child(ev); /* the child is detached at its own first stop */
+	if (ev->kind == EV_NEW_CHILD) /* the child is detached at its own first stop, with its creator's mask */
+		colocate_born(note_new_child(ev), ev->tid);
 	if (ptrace(PTRACE_DETACH, ev->tid, 0L, ev->kind == EV_SIGNAL ? (long)ev->sig : 0L) < 0) {
 		if (errno == ESRCH)
 			return; /* killed meanwhile: its exit comes next */
