@@ -376,10 +376,10 @@ static void wake_timer_apply(long pinned_us)
  * parent that runs on beside its child instead of waiting, a check sees:
  * every COLOCATE_CHECK_US (a timer wakes the wait) it counts the pinned
  * threads that are runnable, and two, twice in a row, give the CPUs back
- * and hold off the next pin a while (longer each time). The command does not see it: its
- * sched_getaffinity reads the mask it had, and its sched_setaffinity
- * stands (tracer_affinity_exit); only /proc/PID/status and the CPU it runs
- * on show it. --no-colocate turns it off.
+ * and hold off the next pin a while (longer each time). The command does
+ * not see it: its sched_getaffinity reads the mask it had, and its
+ * sched_setaffinity stands (tracer_affinity_exit); only /proc/PID/status
+ * and the CPU it runs on show it. --no-colocate turns it off.
  */
 #define COLOCATE_AFTER 4
 #define COLOCATE_CHECK_US 10000
@@ -521,17 +521,10 @@ static void colocate_pin(uint64_t now)
 /* Counts the threads that are runnable (state R in /proc/TID/stat). */
 static void count_runnable(struct proc *p, void *ctx)
 {
-	char file[48], b[256];
-	snprintf(file, sizeof(file), "/proc/%d/stat", (int)p->tid);
-	int fd = open(file, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	static struct buf stat;
+	if (proc_read_file(p->tid, "stat", &stat) <= 0)
 		return;
-	ssize_t n = read(fd, b, sizeof(b) - 1);
-	close(fd);
-	if (n <= 0)
-		return;
-	b[n] = '\0';
-	const char *e = strrchr(b, ')'); /* after the name, which may hold anything */
+	const char *e = strrchr(stat.data, ')'); /* after the name, which may hold anything */
 	if (e && e[1] == ' ' && e[2] == 'R')
 		++*(unsigned *)ctx;
 }
@@ -547,6 +540,13 @@ static void colocate_back_off(uint64_t now)
 	if (co.hold > COLOCATE_HOLD_MAX_US)
 		co.hold = COLOCATE_HOLD_MAX_US;
 	co.hold_until = now + co.hold;
+}
+
+/* The tests (FINGERPRINT_TEST_UNPIN_AT_FORK): a check's back-off between a fork and the child's place in the table. */
+static void colocate_test_back_off(void)
+{
+	if (test_unpin_at_fork && co.pinned)
+		colocate_back_off(monotonic_us());
 }
 
 /*
@@ -721,8 +721,7 @@ static struct event *next_event(void)
 		if (!WIFSTOPPED(status))
 			continue;
 		if (!ev.p) {
-			if (test_unpin_at_fork && co.pinned)
-				colocate_back_off(monotonic_us());
+			colocate_test_back_off();
 			ev.p = adopt(tid);
 			colocate_added();
 		}
@@ -941,9 +940,7 @@ static struct proc *note_new_child(struct event *ev)
 
 static void on_new_child(struct event *ev)
 {
-	/* The tests: a back-off (a check's) between a fork and its event, which a race gives seldom. */
-	if (test_unpin_at_fork && co.pinned)
-		colocate_back_off(monotonic_us());
+	colocate_test_back_off(); /* a race gives it seldom */
 	struct proc *child = note_new_child(ev);
 	colocate_added();
 	colocate_born(child, ev->tid);
