@@ -359,8 +359,9 @@ static bool known_missing(struct proc *p, int dirfd, uint64_t flags, uint64_t re
 			return false;
 		check = rel;
 	}
-	if (!same_fs(p->tid) || faccessat(AT_FDCWD, check, F_OK, (flags & O_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0) == 0 ||
-	    (errno != ENOENT && errno != ENOTDIR))
+	/* The root and namespace checks last: most opens reaching here find their file. */
+	if (faccessat(AT_FDCWD, check, F_OK, (flags & O_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0) == 0 ||
+	    (errno != ENOENT && errno != ENOTDIR) || !same_fs(p->tid))
 		return false;
 	manifest_add_missing(mf, p->sc.path, p->tg->binary);
 	n_known_missing++;
