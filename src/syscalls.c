@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/openat2.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -40,6 +41,9 @@ HANDLER(execveat);
 HANDLER(mmap);
 HANDLER(chdir);
 HANDLER(fchdir);
+HANDLER(newroot);
+HANDLER(chroot);
+HANDLER(unshare);
 HANDLER(ptrace);
 HANDLER(getaffinity);
 HANDLER(setaffinity);
@@ -85,7 +89,10 @@ void syscalls_choose(trace_set set)
 		size_t n;
 		const struct sysent *t = syscalls_table((enum sc_abi)abi, &n);
 		for (size_t nr = 0; nr < n; nr++) {
-			/* chdir, fchdir, setns, pivot_root and ptrace are not choosable: the cwd and refusal detection need them. */
+			/*
+			 * chdir, fchdir, setns, pivot_root, chroot, unshare and ptrace are not
+			 * choosable: the cwd, same_fs and refusal detection need them.
+			 */
 			int call = t[nr].entry ? trace_filter_lookup(t[nr].name) : -1;
 			off[abi][nr] = call >= 0 && !(set & TRACE_BIT(call));
 		}
@@ -123,6 +130,15 @@ const struct sysent *syscalls_lookup(uint32_t arch, uint64_t nr)
  */
 static unsigned cwd_changes;
 static bool cwd_counted;
+
+/*
+ * A chroot, pivot_root, setns or unshare(CLONE_NEWNS) was seen (at its
+ * entry, whatever its result). Until then a thread keeps the root and mount
+ * namespace it was made with (a clone with CLONE_NEWNS makes a new thread),
+ * so same_fs looks once per thread; after, at each check. When attached,
+ * always at each check: a process not traced may share a root (CLONE_FS).
+ */
+static bool roots_changed;
 
 void syscalls_init(struct manifest *m, bool attach)
 {
@@ -307,8 +323,8 @@ static bool known_open(struct proc *p)
 	return record_open(p, p->sc.path, true);
 }
 
-/* Whether thread `tid` has the tracer's root and mount namespace, now (either may change: chroot, unshare). */
-static bool same_fs(pid_t tid)
+/* Whether thread `tid` has the tracer's root and mount namespace, now (two stats of /proc/TID). */
+static bool fs_is_mine(pid_t tid)
 {
 	static struct stat root, ns;
 	static int mine; /* root and ns read: 1, unreadable: -1 */
@@ -323,6 +339,18 @@ static bool same_fs(pid_t tid)
 		return false;
 	snprintf(f, sizeof(f), "/proc/%d/ns/mnt", (int)tid);
 	return stat(f, &st) == 0 && st.st_dev == ns.st_dev && st.st_ino == ns.st_ino;
+}
+
+/* fs_is_mine for `p`, kept per thread while no root can have changed (roots_changed). */
+static bool same_fs(struct proc *p)
+{
+	bool keep = cwd_counted && !roots_changed;
+	if (keep && p->same_fs)
+		return p->same_fs > 0;
+	bool same = fs_is_mine(p->tid);
+	if (keep)
+		p->same_fs = same ? 1 : -1;
+	return same;
 }
 
 static unsigned long n_known_missing; /* exits skipped so, for -v */
@@ -361,7 +389,7 @@ static bool known_missing(struct proc *p, int dirfd, uint64_t flags, uint64_t re
 	}
 	/* The root and namespace checks last: most opens reaching here find their file. */
 	if (faccessat(AT_FDCWD, check, F_OK, (flags & O_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0) == 0 ||
-	    (errno != ENOENT && errno != ENOTDIR) || !same_fs(p->tid))
+	    (errno != ENOENT && errno != ENOTDIR) || !same_fs(p))
 		return false;
 	manifest_add_missing(mf, p->sc.path, p->tg->binary);
 	n_known_missing++;
@@ -456,6 +484,31 @@ HANDLER(mmap)
 
 HANDLER(chdir) { (void)p; (void)a; return true; }
 HANDLER(fchdir) { (void)p; (void)a; return true; }
+
+/* pivot_root, setns: a new cwd (the exit, as chdir's) and perhaps a new root or mount namespace. */
+HANDLER(newroot)
+{
+	(void)p;
+	(void)a;
+	roots_changed = true;
+	return true;
+}
+
+HANDLER(chroot)
+{
+	(void)p;
+	(void)a;
+	roots_changed = true;
+	return false;
+}
+
+HANDLER(unshare)
+{
+	(void)p;
+	if (a[0] & CLONE_NEWNS)
+		roots_changed = true;
+	return false;
+}
 
 /* A request that would make the caller a tracer (of its parent, or of a pid): its result is wanted. */
 HANDLER(ptrace)

@@ -22,6 +22,7 @@ enum sc_family {
 	SC_CHDIR,
 	SC_PTRACE, /* only the requests that make the caller a tracer */
 	SC_AFFINITY, /* sched_getaffinity, sched_setaffinity: for co-location (tracer.c), nothing recorded */
+	SC_ROOT,  /* chroot, unshare: a thread's root or mount namespace may change (no exit stop) */
 };
 
 struct sysent {
@@ -38,8 +39,9 @@ enum sc_abi { ABI_X86_64, ABI_I386, ABI_COUNT };
 const struct sysent *syscalls_table(enum sc_abi abi, size_t *n);
 
 /*
- * Watch only the choosable calls in `set` (-e trace; chdir, fchdir and
- * ptrace stay watched, as fork, clone and exec events do). Call before the
+ * Watch only the choosable calls in `set` (-e trace; chdir, fchdir, setns,
+ * pivot_root, chroot, unshare and ptrace stay watched, as fork, clone and
+ * exec events do). Call before the
  * seccomp filter is built and the trace starts; by default all are watched.
  */
 void syscalls_choose(trace_set set);
