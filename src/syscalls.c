@@ -137,6 +137,9 @@ static bool cwd_counted;
  * namespace it was made with (a clone with CLONE_NEWNS makes a new thread),
  * so same_fs looks once per thread; after, at each check. When attached,
  * always at each check: a process not traced may share a root (CLONE_FS).
+ * As for the cwd (cwd_changes), a child made with CLONE_UNTRACED and
+ * CLONE_FS could change a traced one's root unseen (under seccomp its
+ * chroot fails: the filter finds no tracer for it).
  */
 static bool roots_changed;
 
