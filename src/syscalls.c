@@ -44,6 +44,9 @@ HANDLER(fchdir);
 HANDLER(newroot);
 HANDLER(chroot);
 HANDLER(unshare);
+HANDLER(creds);
+HANDLER(setuids);
+HANDLER(setgids);
 HANDLER(ptrace);
 HANDLER(getaffinity);
 HANDLER(setaffinity);
@@ -90,8 +93,9 @@ void syscalls_choose(trace_set set)
 		const struct sysent *t = syscalls_table((enum sc_abi)abi, &n);
 		for (size_t nr = 0; nr < n; nr++) {
 			/*
-			 * chdir, fchdir, setns, pivot_root, chroot, unshare and ptrace are not
-			 * choosable: the cwd, same_fs and refusal detection need them.
+			 * chdir, fchdir, setns, pivot_root, chroot, unshare, ptrace and the
+			 * SC_CREDS calls are not choosable: the cwd, same_fs, surely_opens
+			 * and refusal detection need them.
 			 */
 			int call = t[nr].entry ? trace_filter_lookup(t[nr].name) : -1;
 			off[abi][nr] = call >= 0 && !(set & TRACE_BIT(call));
@@ -132,9 +136,10 @@ static unsigned cwd_changes;
 static bool cwd_counted;
 
 /*
- * A chroot, pivot_root, setns or unshare(CLONE_NEWNS) was seen (at its
- * entry, whatever its result). Until then a thread keeps the root and mount
- * namespace it was made with (a clone with CLONE_NEWNS makes a new thread),
+ * A chroot, pivot_root, setns, unshare(CLONE_NEWNS or CLONE_NEWUSER) or a
+ * write to /proc/.../attr/ (note_context_write) was seen (at its entry,
+ * whatever its result). Until then a thread keeps the root and namespaces
+ * it was made with (a clone with CLONE_NEWNS makes a new thread),
  * so same_fs looks once per thread; after, at each check. When attached,
  * always at each check: a process not traced may share a root (CLONE_FS).
  * As for the cwd (cwd_changes), a child made with CLONE_UNTRACED and
@@ -143,10 +148,52 @@ static bool cwd_counted;
  */
 static bool roots_changed;
 
+/*
+ * A setgroups, capset or landlock_restrict_self, or a set*id to other ids
+ * than the tracer's, was seen (at its entry): some thread may no longer be
+ * allowed what the tracer is. The tracer's own access check then no longer
+ * tells whether an open will succeed (surely_opens).
+ */
+static bool creds_changed;
+
+/* The tracer's user and group ids, when its real, effective and saved ones are one; else -1. */
+static uint32_t my_uid = UINT32_MAX, my_gid = UINT32_MAX;
+
+/*
+ * The tracer's security context (/proc/self/attr/current: AppArmor's
+ * profile, SELinux's domain), or "" with no such security module. With one,
+ * a thread's is compared with it, again after each exec.
+ */
+static char lsm_context[256];
+
+/* Read /proc/`dir`/attr/current into buf (size > 1): its length, or -1 when unreadable. */
+static int read_lsm_context(const char *dir, char *buf, size_t size)
+{
+	char f[64];
+	snprintf(f, sizeof(f), "/proc/%s/attr/current", dir);
+	int fd = open(f, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return (int)n;
+}
+
 void syscalls_init(struct manifest *m, bool attach)
 {
 	mf = m;
 	cwd_counted = !attach;
+	if (read_lsm_context("self", lsm_context, sizeof(lsm_context)) <= 0)
+		lsm_context[0] = '\0';
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
+	if (getresuid(&ru, &eu, &su) == 0 && ru == eu && eu == su)
+		my_uid = (uint32_t)ru;
+	if (getresgid(&rg, &eg, &sg) == 0 && rg == eg && eg == sg)
+		my_gid = (uint32_t)rg;
 }
 
 /* Count a failed read of tracee state; never fatal. */
@@ -326,25 +373,43 @@ static bool known_open(struct proc *p)
 	return record_open(p, p->sc.path, true);
 }
 
-/* Whether thread `tid` has the tracer's root and mount namespace, now (two stats of /proc/TID). */
-static bool fs_is_mine(pid_t tid)
+/* Whether /proc/TID/`name` is the file `mine` (a namespace, the root). */
+static bool same_proc_file(pid_t tid, const char *name, const struct stat *mine)
 {
-	static struct stat root, ns;
-	static int mine; /* root and ns read: 1, unreadable: -1 */
 	char f[48];
 	struct stat st;
-	if (!mine)
-		mine = stat("/", &root) == 0 && stat("/proc/self/ns/mnt", &ns) == 0 ? 1 : -1;
-	if (mine < 0)
-		return false;
-	snprintf(f, sizeof(f), "/proc/%d/root", (int)tid);
-	if (stat(f, &st) < 0 || st.st_dev != root.st_dev || st.st_ino != root.st_ino)
-		return false;
-	snprintf(f, sizeof(f), "/proc/%d/ns/mnt", (int)tid);
-	return stat(f, &st) == 0 && st.st_dev == ns.st_dev && st.st_ino == ns.st_ino;
+	snprintf(f, sizeof(f), "/proc/%d/%s", (int)tid, name);
+	return stat(f, &st) == 0 && st.st_dev == mine->st_dev && st.st_ino == mine->st_ino;
 }
 
-/* fs_is_mine for `p`, kept per thread while no root can have changed (roots_changed). */
+/*
+ * Whether thread `tid` sees files as the tracer does, now: the same root,
+ * mount namespace and user namespace (three stats of /proc/TID), and the
+ * same security context when there is a security module to say one.
+ */
+static bool fs_is_mine(pid_t tid)
+{
+	static struct stat root, mnt, user;
+	static int mine; /* read: 1, unreadable: -1 */
+	static bool userns; /* a kernel without user namespaces has no ns/user */
+	char ctx[sizeof(lsm_context)], dir[24];
+	if (!mine) {
+		mine = stat("/", &root) == 0 && stat("/proc/self/ns/mnt", &mnt) == 0 ? 1 : -1;
+		userns = stat("/proc/self/ns/user", &user) == 0;
+	}
+	if (mine < 0 || !same_proc_file(tid, "root", &root) || !same_proc_file(tid, "ns/mnt", &mnt) ||
+	    (userns && !same_proc_file(tid, "ns/user", &user)))
+		return false;
+	if (!lsm_context[0])
+		return true;
+	snprintf(dir, sizeof(dir), "%d", (int)tid);
+	return read_lsm_context(dir, ctx, sizeof(ctx)) > 0 && strcmp(ctx, lsm_context) == 0;
+}
+
+/*
+ * fs_is_mine for `p`, kept per thread while no root can have changed
+ * (roots_changed) and, with a security module, until the thread's exec.
+ */
 static bool same_fs(struct proc *p)
 {
 	bool keep = cwd_counted && !roots_changed;
@@ -356,7 +421,7 @@ static bool same_fs(struct proc *p)
 	return same;
 }
 
-static unsigned long n_known_missing; /* exits skipped so, for -v */
+static unsigned long n_known_missing, n_known_present; /* exits skipped so, for -v */
 
 /* Whether absolute `path` may name something else for each process (/proc/self, /dev/fd, /dev/stdin...). */
 static bool per_process(const char *path)
@@ -364,22 +429,64 @@ static bool per_process(const char *path)
 	return strncmp(path, "/proc/", 6) == 0 || strncmp(path, "/dev/", 5) == 0;
 }
 
+/* O_LARGEFILE as the kernel reads it (glibc's is 0 on x86_64, where the kernel implies it). */
+#define KERNEL_O_LARGEFILE 0100000
+/* The flags of a read-only open that cannot make it fail when its file is readable (below). */
+#define PLAIN_OPEN_FLAGS (O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_DIRECTORY | O_NOFOLLOW | O_PATH | KERNEL_O_LARGEFILE)
+
+static bool is_i386(const struct sysent *se)
+{
+	size_t n;
+	const struct sysent *t = syscalls_table(ABI_I386, &n);
+	return se >= t && se < t + n;
+}
+
 /*
- * An open that cannot create, with no openat2 resolve rules, of a path the
- * kernel finds absent for the tracer as it would for the thread (F_OK, not
- * following a last symlink under O_NOFOLLOW: ENOENT or ENOTDIR): the path
- * as passed, from the thread's own cwd or dirfd (through /proc/TID), with
- * the thread's root and mount namespace the tracer's, and not under /proc
- * or /dev (where /proc/self and /dev/fd would be the tracer's). The open
- * fails the same way, a probe for missing (a search path's, which every
- * compiler and loader run repeats): it is recorded now and the exit stop
- * skipped, for three system calls. A file made between the check and the
- * open is the race the open itself would have run.
+ * Whether a read-only open of an existing `st` (checked at `check`, as the
+ * thread names it) cannot fail: a regular file or directory (no device,
+ * FIFO or socket, which may refuse or block; O_DIRECTORY: a directory),
+ * with no flag that could refuse it (O_NOATIME, O_DIRECT...), not too big
+ * for an i386 open without O_LARGEFILE, readable by the tracer, and the
+ * thread would be allowed the same: launched under the tracer (not
+ * attached to) with its credentials, no set*id, setgroups, capset or
+ * Landlock seen since, and the tracer's root, namespaces and security
+ * context (same_fs). Left out, as for any open recorded at its entry: a
+ * file removed meanwhile, and failures no check sees (EMFILE, ENOMEM,
+ * EINTR, a fanotify permission denial).
  */
-static bool known_missing(struct proc *p, int dirfd, uint64_t flags, uint64_t resolve)
+static bool surely_opens(struct proc *p, uint64_t flags, const struct stat *st, const char *check)
+{
+	if (!cwd_counted /* attached */ || creds_changed || (flags & O_ACCMODE) != O_RDONLY ||
+	    (flags & ~(uint64_t)(PLAIN_OPEN_FLAGS | O_ACCMODE)))
+		return false;
+	if (!S_ISDIR(st->st_mode) && (!S_ISREG(st->st_mode) || (flags & O_DIRECTORY)))
+		return false;
+	if (is_i386(p->sc.se) && !(flags & KERNEL_O_LARGEFILE) && st->st_size > INT32_MAX)
+		return false; /* EOVERFLOW */
+	return faccessat(AT_FDCWD, check, R_OK, AT_EACCESS) == 0 && same_fs(p);
+}
+
+/*
+ * An open that cannot create, with no openat2 resolve rules, whose outcome
+ * the tracer can tell at the entry, for the path as passed, from the
+ * thread's own cwd or dirfd (through /proc/TID), not under /proc or /dev
+ * (where /proc/self and /dev/fd would be the tracer's):
+ * - the kernel finds the path absent for the tracer as it would for the
+ *   thread (not following a last symlink under O_NOFOLLOW: ENOENT or
+ *   ENOTDIR), with the thread's root and namespaces the tracer's: the
+ *   open fails the same way, a probe for missing (a search path's, which
+ *   every compiler and loader run repeats);
+ * - or the open surely succeeds (surely_opens): a first read of a file,
+ *   recorded as its exit would.
+ * It is recorded now and the exit stop skipped, for one or two system
+ * calls. A file made or removed between the check and the open is the
+ * race the open itself would have run.
+ */
+static bool known_outcome(struct proc *p, int dirfd, uint64_t flags, uint64_t resolve)
 {
 	char rel[PATH_MAX + 48];
 	const char *check = raw;
+	struct stat st;
 	if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE || resolve || p->sc.path_len <= 0 ||
 	    per_process(p->sc.path))
 		return false;
@@ -390,24 +497,47 @@ static bool known_missing(struct proc *p, int dirfd, uint64_t flags, uint64_t re
 			return false;
 		check = rel;
 	}
-	/* The root and namespace checks last: most opens reaching here find their file. */
-	if (faccessat(AT_FDCWD, check, F_OK, (flags & O_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0) == 0 ||
-	    (errno != ENOENT && errno != ENOTDIR) || !same_fs(p))
+	if (fstatat(AT_FDCWD, check, &st, (flags & O_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0) == 0) {
+		if (!surely_opens(p, flags, &st, check) || !record_open(p, p->sc.path, true))
+			return false;
+		n_known_present++;
+		return true;
+	}
+	/* Absent: the root and namespace checks only now, as most opens find their file. */
+	if ((errno != ENOENT && errno != ENOTDIR) || !same_fs(p))
 		return false;
 	manifest_add_missing(mf, p->sc.path, p->tg->binary);
 	n_known_missing++;
 	return true;
 }
 
+/*
+ * A write to /proc/.../attr/ (AppArmor's change_profile, SELinux's
+ * setcon): the thread's security context may change without an exec.
+ */
+static void note_context_write(struct proc *p)
+{
+	if ((p->sc.access & ACCESS_WRITE) && strncmp(p->sc.path, "/proc/", 6) == 0 && strstr(p->sc.path, "/attr/"))
+		roots_changed = true;
+}
+
 /* The open family's entry: true when its exit must be seen. `resolve`: openat2's rules, or 0. */
 static bool open_entry(struct proc *p, int dirfd, uint64_t addr, uint64_t flags, uint64_t resolve)
 {
-	return decode_open(p, dirfd, addr, flags) && !known_open(p) && !known_missing(p, dirfd, flags, resolve);
+	if (!decode_open(p, dirfd, addr, flags))
+		return false;
+	note_context_write(p);
+	return !known_open(p) && !known_outcome(p, dirfd, flags, resolve);
 }
 
 unsigned long syscalls_known_missing(void)
 {
 	return n_known_missing;
+}
+
+unsigned long syscalls_known_present(void)
+{
+	return n_known_present;
 }
 
 HANDLER(open) { return open_entry(p, AT_FDCWD, a[0], a[1], 0); }
@@ -508,8 +638,47 @@ HANDLER(chroot)
 HANDLER(unshare)
 {
 	(void)p;
-	if (a[0] & CLONE_NEWNS)
+	if (a[0] & (CLONE_NEWNS | CLONE_NEWUSER))
 		roots_changed = true;
+	return false;
+}
+
+HANDLER(creds)
+{
+	(void)p;
+	(void)a;
+	creds_changed = true;
+	return false;
+}
+
+/*
+ * Whether a set*uid or set*gid call with these arguments leaves a thread
+ * that has the tracer's `id` (a uid or gid) with it: each argument is -1
+ * (unchanged) or that id. A shell's no-op setresuid(-1, 0, -1) as root, say.
+ */
+static bool ids_kept(const struct sysent *se, const uint64_t *a, uint32_t id)
+{
+	if (id == UINT32_MAX)
+		return false;
+	for (unsigned i = 0; i < se->nargs; i++)
+		if ((uint32_t)a[i] != UINT32_MAX && (uint32_t)a[i] != id)
+			return false;
+	return true;
+}
+
+HANDLER(setuids)
+{
+	(void)p;
+	if (!ids_kept(se, a, my_uid))
+		creds_changed = true;
+	return false;
+}
+
+HANDLER(setgids)
+{
+	(void)p;
+	if (!ids_kept(se, a, my_gid))
+		creds_changed = true;
 	return false;
 }
 
@@ -908,5 +1077,7 @@ void syscalls_exec_done(struct proc *p, const struct exec_start *at)
 	free(rec->cwd);
 	rec->cwd = g->cwd ? xstrdup(g->cwd) : NULL;
 	rec->binary = g->binary;
+	if (lsm_context[0])
+		p->same_fs = 0; /* an exec may change its security context */
 	scan_exec_image(p, found ? &st : NULL, at->entry);
 }

@@ -22,7 +22,8 @@ enum sc_family {
 	SC_CHDIR,
 	SC_PTRACE, /* only the requests that make the caller a tracer */
 	SC_AFFINITY, /* sched_getaffinity, sched_setaffinity: for co-location (tracer.c), nothing recorded */
-	SC_ROOT,  /* chroot, unshare: a thread's root or mount namespace may change (no exit stop) */
+	SC_ROOT,  /* chroot, unshare: a thread's root or namespaces may change (no exit stop) */
+	SC_CREDS, /* set*id, setgroups, capset, landlock_restrict_self: what it may open may change (no exit stop) */
 };
 
 struct sysent {
@@ -40,9 +41,9 @@ const struct sysent *syscalls_table(enum sc_abi abi, size_t *n);
 
 /*
  * Watch only the choosable calls in `set` (-e trace; chdir, fchdir, setns,
- * pivot_root, chroot, unshare and ptrace stay watched, as fork, clone and
- * exec events do). Call before the seccomp filter is built and the trace
- * starts; by default all are watched.
+ * pivot_root, chroot, unshare, ptrace and the SC_CREDS calls stay watched,
+ * as fork, clone and exec events do). Call before the seccomp filter is
+ * built and the trace starts; by default all are watched.
  */
 void syscalls_choose(trace_set set);
 
@@ -95,5 +96,7 @@ void syscalls_resumed(struct proc *p, bool execd);
 
 /* Opens of a missing path whose exit stop was skipped so far (for -v). */
 unsigned long syscalls_known_missing(void);
+/* First reads of a file present whose exit stop was skipped so far (for -v). */
+unsigned long syscalls_known_present(void);
 
 #endif

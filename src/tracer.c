@@ -657,7 +657,8 @@ static unsigned long n_entry_stops, n_exit_stops;
 static void report_stops(void)
 {
 	info("syscall stops: %lu at entry, %lu at exit", n_entry_stops, n_exit_stops);
-	info("exit stops skipped for opens of missing paths: %lu", syscalls_known_missing());
+	info("exit stops skipped for opens of missing paths: %lu, for first reads of files present: %lu",
+	     syscalls_known_missing(), syscalls_known_present());
 	info("busy-waiting: %lu stops caught polling, %lu waits slept after %d us of it, %lu slept at once",
 	     busy.caught, busy.slept, BUSY_WAIT_US, busy.skipped);
 	if (co.on)

@@ -99,6 +99,7 @@ FP_SHELL_TESTS = \
 	tests/openat.test \
 	tests/missing.test \
 	tests/missing-repeat.test \
+	tests/open-outcome.test \
 	tests/exit-status.test \
 	tests/not-found.test \
 	tests/seccomp.test \
