@@ -64,7 +64,7 @@ struct proc {
 	struct ev_pending *ev;  /* --events: the call being logged (events.c owns it), or NULL */
 	int pidfd;              /* this thread's, for its first descriptor named (syscalls.c), or -1: proc_keep_pidfd */
 	unsigned pidfd_stops;   /* syscall stops since it was kept */
-	signed char same_fs;    /* syscalls.c: the tracer's root and mount namespace, 1; others, -1; not known, 0 */
+	signed char same_view;  /* syscalls.c: sees files as the tracer (root, namespaces, context), 1; not, -1; not known, 0 */
 };
 
 /* Returns the proc of `tid`, or NULL. */

@@ -36,7 +36,8 @@ static int emit(struct prog *pr, struct sock_filter f)
 
 /*
  * The checks of one ABI: every watched number (as -e trace chose) traps; mmap-like calls trap
- * only when PROT_EXEC is set in their third argument. Ends with ALLOW.
+ * only when PROT_EXEC is set in their third argument, prctl only with one of
+ * PRCTL_CAPS_OPTIONS in its first. Ends with ALLOW.
  */
 static int emit_abi(struct prog *pr, enum sc_abi abi)
 {
@@ -46,7 +47,7 @@ static int emit_abi(struct prog *pr, enum sc_abi abi)
 
 	r |= emit(pr, LOAD(NR_OFF));
 	for (size_t nr = 0; nr < n; nr++) {
-		if (!syscalls_watched(abi, nr) || t[nr].family == SC_MMAP)
+		if (!syscalls_watched(abi, nr) || t[nr].family == SC_MMAP || t[nr].family == SC_PRCTL)
 			continue;
 		r |= emit(pr, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 1));
 		r |= emit(pr, RET(SECCOMP_RET_TRACE));
@@ -60,8 +61,22 @@ static int emit_abi(struct prog *pr, enum sc_abi abi)
 		r |= emit(pr, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, PROT_EXEC, 0, 1));
 		r |= emit(pr, RET(SECCOMP_RET_TRACE));
 	}
+	static const int opts[] = PRCTL_CAPS_OPTIONS;
+	const unsigned n_opts = sizeof(opts) / sizeof(opts[0]);
+	for (size_t nr = 0; nr < n; nr++) {
+		if (!syscalls_watched(abi, nr) || t[nr].family != SC_PRCTL)
+			continue;
+		r |= emit(pr, LOAD(NR_OFF));
+		r |= emit(pr, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, n_opts + 2));
+		r |= emit(pr, LOAD(ARG_LO_OFF(0)));
+		/* Option i matches: on to the RET TRACE after the last; the last failing: past it. */
+		for (unsigned i = 0; i < n_opts; i++)
+			r |= emit(pr, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)opts[i],
+								   n_opts - 1 - i, i + 1 == n_opts ? 1 : 0));
+		r |= emit(pr, RET(SECCOMP_RET_TRACE));
+	}
 	r |= emit(pr, RET(SECCOMP_RET_ALLOW));
-	return r ? -E2BIG : 0;
+	return r || pr->len > 255 ? -E2BIG : 0; /* one jump passes the part: 8 bits */
 }
 
 int seccomp_install(void)

@@ -9,8 +9,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "elfinfo.h"
@@ -45,8 +48,8 @@ HANDLER(newroot);
 HANDLER(chroot);
 HANDLER(unshare);
 HANDLER(creds);
-HANDLER(setuids);
-HANDLER(setgids);
+HANDLER(setids);
+HANDLER(prctl);
 HANDLER(ptrace);
 HANDLER(getaffinity);
 HANDLER(setaffinity);
@@ -94,7 +97,7 @@ void syscalls_choose(trace_set set)
 		for (size_t nr = 0; nr < n; nr++) {
 			/*
 			 * chdir, fchdir, setns, pivot_root, chroot, unshare, ptrace and the
-			 * SC_CREDS calls are not choosable: the cwd, same_fs, surely_opens
+			 * SC_CREDS calls are not choosable: the cwd, same_view, surely_opens
 			 * and refusal detection need them.
 			 */
 			int call = t[nr].entry ? trace_filter_lookup(t[nr].name) : -1;
@@ -140,54 +143,68 @@ static bool cwd_counted;
  * write to /proc/.../attr/ (note_context_write) was seen (at its entry,
  * whatever its result). Until then a thread keeps the root and namespaces
  * it was made with (a clone with CLONE_NEWNS makes a new thread),
- * so same_fs looks once per thread; after, at each check. When attached,
+ * so same_view looks once per thread; after, at each check. When attached,
  * always at each check: a process not traced may share a root (CLONE_FS).
  * As for the cwd (cwd_changes), a child made with CLONE_UNTRACED and
  * CLONE_FS could change a traced one's root unseen (under seccomp its
  * chroot fails: the filter finds no tracer for it).
  */
-static bool roots_changed;
+static bool views_changed;
 
 /*
- * A setgroups, capset or landlock_restrict_self, or a set*id to other ids
- * than the tracer's, was seen (at its entry): some thread may no longer be
- * allowed what the tracer is. The tracer's own access check then no longer
- * tells whether an open will succeed (surely_opens).
+ * A setgroups, capset or landlock_restrict_self, a set*id to other ids than
+ * the tracer's, or a prctl that changes the capabilities of the next exec,
+ * was seen (at its entry): some thread may no longer be allowed what the
+ * tracer is. The tracer's own access check then no longer tells whether an
+ * open will succeed (surely_opens).
  */
 static bool creds_changed;
+
+/* Opens have an exit stop whatever their outcome: attached, or --no-seccomp (see syscalls_init). */
+static bool no_outcomes;
 
 /* The tracer's user and group ids, when its real, effective and saved ones are one; else -1. */
 static uint32_t my_uid = UINT32_MAX, my_gid = UINT32_MAX;
 
 /*
  * The tracer's security context (/proc/self/attr/current: AppArmor's
- * profile, SELinux's domain), or "" with no such security module. With one,
- * a thread's is compared with it, again after each exec.
+ * profile, SELinux's domain) when lsm > 0. With one, a thread's is compared
+ * with it, again after each exec. lsm: 0, no security module gives one; -1,
+ * the tracer's cannot be read (too long): no thread is taken to share it.
  */
 static char lsm_context[256];
+static int lsm;
 
-/* Read /proc/`dir`/attr/current into buf (size > 1): its length, or -1 when unreadable. */
+/* Read /proc/`dir`/attr/current into buf: its length, or -errno (-E2BIG: longer than buf). */
 static int read_lsm_context(const char *dir, char *buf, size_t size)
 {
 	char f[64];
 	snprintf(f, sizeof(f), "/proc/%s/attr/current", dir);
 	int fd = open(f, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return -1;
+		return -errno;
 	ssize_t n = read(fd, buf, size - 1);
+	int err = errno;
 	close(fd);
 	if (n < 0)
-		return -1;
+		return -err;
+	if ((size_t)n == size - 1)
+		return -E2BIG;
 	buf[n] = '\0';
 	return (int)n;
 }
 
-void syscalls_init(struct manifest *m, bool attach)
+void syscalls_init(struct manifest *m, bool attach, bool seccomp)
 {
 	mf = m;
 	cwd_counted = !attach;
-	if (read_lsm_context("self", lsm_context, sizeof(lsm_context)) <= 0)
-		lsm_context[0] = '\0';
+	/*
+	 * Without seccomp every call stops at its exit anyway, and a command's
+	 * own filter may fail a call after its entry stop.
+	 */
+	no_outcomes = attach || !seccomp;
+	int r = read_lsm_context("self", lsm_context, sizeof(lsm_context));
+	lsm = r > 0 ? 1 : r == -E2BIG ? -1 : 0;
 	uid_t ru, eu, su;
 	gid_t rg, eg, sg;
 	if (getresuid(&ru, &eu, &su) == 0 && ru == eu && eu == su)
@@ -387,7 +404,7 @@ static bool same_proc_file(pid_t tid, const char *name, const struct stat *mine)
  * mount namespace and user namespace (three stats of /proc/TID), and the
  * same security context when there is a security module to say one.
  */
-static bool fs_is_mine(pid_t tid)
+static bool view_is_mine(pid_t tid)
 {
 	static struct stat root, mnt, user;
 	static int mine; /* read: 1, unreadable: -1 */
@@ -400,24 +417,24 @@ static bool fs_is_mine(pid_t tid)
 	if (mine < 0 || !same_proc_file(tid, "root", &root) || !same_proc_file(tid, "ns/mnt", &mnt) ||
 	    (userns && !same_proc_file(tid, "ns/user", &user)))
 		return false;
-	if (!lsm_context[0])
+	if (lsm == 0)
 		return true;
 	snprintf(dir, sizeof(dir), "%d", (int)tid);
-	return read_lsm_context(dir, ctx, sizeof(ctx)) > 0 && strcmp(ctx, lsm_context) == 0;
+	return lsm > 0 && read_lsm_context(dir, ctx, sizeof(ctx)) > 0 && strcmp(ctx, lsm_context) == 0;
 }
 
 /*
- * fs_is_mine for `p`, kept per thread while no root can have changed
- * (roots_changed) and, with a security module, until the thread's exec.
+ * view_is_mine for `p`, kept per thread while no view can have changed
+ * (views_changed) and, with a security module, until the thread's exec.
  */
-static bool same_fs(struct proc *p)
+static bool same_view(struct proc *p)
 {
-	bool keep = cwd_counted && !roots_changed;
-	if (keep && p->same_fs)
-		return p->same_fs > 0;
-	bool same = fs_is_mine(p->tid);
+	bool keep = cwd_counted && !views_changed;
+	if (keep && p->same_view)
+		return p->same_view > 0;
+	bool same = view_is_mine(p->tid);
 	if (keep)
-		p->same_fs = same ? 1 : -1;
+		p->same_view = same ? 1 : -1;
 	return same;
 }
 
@@ -431,7 +448,11 @@ static bool per_process(const char *path)
 
 /* O_LARGEFILE as the kernel reads it (glibc's is 0 on x86_64, where the kernel implies it). */
 #define KERNEL_O_LARGEFILE 0100000
-/* The flags of a read-only open that cannot make it fail when its file is readable (below). */
+/*
+ * The flags of a read-only open that cannot make it fail when its file is
+ * readable (below); O_NONBLOCK only for a directory (on a file, a lease may
+ * refuse it: EWOULDBLOCK).
+ */
 #define PLAIN_OPEN_FLAGS (O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_DIRECTORY | O_NOFOLLOW | O_PATH | KERNEL_O_LARGEFILE)
 
 static bool is_i386(const struct sysent *se)
@@ -442,35 +463,75 @@ static bool is_i386(const struct sysent *se)
 }
 
 /*
- * Whether a read-only open of an existing `st` (checked at `check`, as the
- * thread names it) cannot fail: a regular file or directory (no device,
- * FIFO or socket, which may refuse or block; O_DIRECTORY: a directory),
- * with no flag that could refuse it (O_NOATIME, O_DIRECT...), not too big
- * for an i386 open without O_LARGEFILE, readable by the tracer, and the
- * thread would be allowed the same: launched under the tracer (not
- * attached to) with its credentials, no set*id, setgroups, capset or
- * Landlock seen since, and the tracer's root, namespaces and security
- * context (same_fs). Left out, as for any open recorded at its entry: a
- * file removed meanwhile, and failures no check sees (EMFILE, ENOMEM,
- * EINTR, a fanotify permission denial).
+ * Whether the file system of device `dev` (where `check` is) opens its
+ * files as their mode and an access check say: a disk or memory file
+ * system. Not a pseudo one (sysfs, tracefs: a file the mode lets root read
+ * may have no read operation), FUSE (the daemon decides at the open), a
+ * network one, or an automount point. Looked up once per device (statfs).
  */
-static bool surely_opens(struct proc *p, uint64_t flags, const struct stat *st, const char *check)
+static bool plain_fs(dev_t dev, const char *check)
 {
-	if (!cwd_counted /* attached */ || creds_changed || (flags & O_ACCMODE) != O_RDONLY ||
-	    (flags & ~(uint64_t)(PLAIN_OPEN_FLAGS | O_ACCMODE)))
+	static struct { dev_t dev; bool plain; } seen[32];
+	static size_t n_seen;
+	struct statfs sf;
+	for (size_t i = 0; i < n_seen; i++)
+		if (seen[i].dev == dev)
+			return seen[i].plain;
+	if (statfs(check, &sf) < 0)
 		return false;
-	if (!S_ISDIR(st->st_mode) && (!S_ISREG(st->st_mode) || (flags & O_DIRECTORY)))
-		return false;
-	if (is_i386(p->sc.se) && !(flags & KERNEL_O_LARGEFILE) && st->st_size > INT32_MAX)
-		return false; /* EOVERFLOW */
-	return faccessat(AT_FDCWD, check, R_OK, AT_EACCESS) == 0 && same_fs(p);
+	bool plain;
+	switch ((unsigned long)sf.f_type) {
+	case EXT4_SUPER_MAGIC: /* ext2, ext3 too */
+	case XFS_SUPER_MAGIC:
+	case BTRFS_SUPER_MAGIC:
+	case TMPFS_MAGIC:
+	case OVERLAYFS_SUPER_MAGIC:
+	case F2FS_SUPER_MAGIC:
+	case SQUASHFS_MAGIC:
+	case EROFS_SUPER_MAGIC_V1:
+	case ISOFS_SUPER_MAGIC:
+		plain = true;
+		break;
+	default:
+		plain = false;
+	}
+	if (n_seen < sizeof(seen) / sizeof(seen[0]))
+		seen[n_seen++] = (typeof(seen[0])){ dev, plain };
+	return plain;
 }
 
 /*
- * An open that cannot create, with no openat2 resolve rules, whose outcome
- * the tracer can tell at the entry, for the path as passed, from the
- * thread's own cwd or dirfd (through /proc/TID), not under /proc or /dev
- * (where /proc/self and /dev/fd would be the tracer's):
+ * Whether a read-only open of an existing `st` (checked at `check`, as the
+ * thread names it) cannot fail: a regular file or directory (no device,
+ * FIFO or socket, which may refuse or block; O_DIRECTORY: a directory) on
+ * a plain_fs, with no flag that could refuse it (O_NOATIME, O_DIRECT...),
+ * not too big for an i386 open without O_LARGEFILE, readable by the tracer,
+ * and the thread would be allowed the same: launched under the tracer with
+ * its credentials, no set*id to other ids, setgroups, capset, capability
+ * prctl or Landlock seen since, and the tracer's root, namespaces and
+ * security context (same_view). Left out, as for any open recorded at its
+ * entry: a file removed meanwhile, and failures no check sees (EMFILE,
+ * ENOMEM, EINTR, a fanotify permission denial).
+ */
+static bool surely_opens(struct proc *p, uint64_t flags, const struct stat *st, const char *check)
+{
+	if (creds_changed || (flags & O_ACCMODE) != O_RDONLY || (flags & ~(uint64_t)(PLAIN_OPEN_FLAGS | O_ACCMODE)))
+		return false;
+	if (!S_ISDIR(st->st_mode) && (!S_ISREG(st->st_mode) || (flags & (O_DIRECTORY | O_NONBLOCK))))
+		return false;
+	if (is_i386(p->sc.se) && !(flags & KERNEL_O_LARGEFILE) && st->st_size > INT32_MAX)
+		return false; /* EOVERFLOW */
+	return plain_fs(st->st_dev, check) && faccessat(AT_FDCWD, check, R_OK, AT_EACCESS) == 0 && same_view(p);
+}
+
+/*
+ * An open that cannot create, `plain` (not an openat2 with resolve rules or
+ * that the kernel refuses: openat2_plain), whose outcome the tracer can
+ * tell at the entry (launched with seccomp: no_outcomes), for the path as
+ * passed, from the thread's own cwd or dirfd (through /proc/TID), not
+ * under /proc or /dev (where /proc/self and /dev/fd would be the
+ * tracer's; a symlink elsewhere into them is followed as the tracer's,
+ * the one case the check gets wrong):
  * - the kernel finds the path absent for the tracer as it would for the
  *   thread (not following a last symlink under O_NOFOLLOW: ENOENT or
  *   ENOTDIR), with the thread's root and namespaces the tracer's: the
@@ -478,16 +539,17 @@ static bool surely_opens(struct proc *p, uint64_t flags, const struct stat *st, 
  *   every compiler and loader run repeats);
  * - or the open surely succeeds (surely_opens): a first read of a file,
  *   recorded as its exit would.
- * It is recorded now and the exit stop skipped, for one or two system
- * calls. A file made or removed between the check and the open is the
- * race the open itself would have run.
+ * It is recorded now and the exit stop skipped: a stop saved for a stat
+ * (a missing path), or for a stat and an access check (a file, its file
+ * system's type once). A file made or removed between the check and the
+ * open is the race the open itself would have run.
  */
-static bool known_outcome(struct proc *p, int dirfd, uint64_t flags, uint64_t resolve)
+static bool known_outcome(struct proc *p, int dirfd, uint64_t flags, bool plain)
 {
 	char rel[PATH_MAX + 48];
 	const char *check = raw;
 	struct stat st;
-	if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE || resolve || p->sc.path_len <= 0 ||
+	if (no_outcomes || !plain || (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE || p->sc.path_len <= 0 ||
 	    per_process(p->sc.path))
 		return false;
 	if (raw[0] != '/') {
@@ -504,7 +566,7 @@ static bool known_outcome(struct proc *p, int dirfd, uint64_t flags, uint64_t re
 		return true;
 	}
 	/* Absent: the root and namespace checks only now, as most opens find their file. */
-	if ((errno != ENOENT && errno != ENOTDIR) || !same_fs(p))
+	if ((errno != ENOENT && errno != ENOTDIR) || !same_view(p))
 		return false;
 	manifest_add_missing(mf, p->sc.path, p->tg->binary);
 	n_known_missing++;
@@ -518,16 +580,16 @@ static bool known_outcome(struct proc *p, int dirfd, uint64_t flags, uint64_t re
 static void note_context_write(struct proc *p)
 {
 	if ((p->sc.access & ACCESS_WRITE) && strncmp(p->sc.path, "/proc/", 6) == 0 && strstr(p->sc.path, "/attr/"))
-		roots_changed = true;
+		views_changed = true;
 }
 
-/* The open family's entry: true when its exit must be seen. `resolve`: openat2's rules, or 0. */
-static bool open_entry(struct proc *p, int dirfd, uint64_t addr, uint64_t flags, uint64_t resolve)
+/* The open family's entry: true when its exit must be seen. `plain`: see known_outcome. */
+static bool open_entry(struct proc *p, int dirfd, uint64_t addr, uint64_t flags, bool plain)
 {
 	if (!decode_open(p, dirfd, addr, flags))
 		return false;
 	note_context_write(p);
-	return !known_open(p) && !known_outcome(p, dirfd, flags, resolve);
+	return !known_open(p) && !known_outcome(p, dirfd, flags, plain);
 }
 
 unsigned long syscalls_known_missing(void)
@@ -540,9 +602,32 @@ unsigned long syscalls_known_present(void)
 	return n_known_present;
 }
 
-HANDLER(open) { return open_entry(p, AT_FDCWD, a[0], a[1], 0); }
-HANDLER(openat) { return open_entry(p, (int)a[0], a[1], a[2], 0); }
-HANDLER(creat) { return open_entry(p, AT_FDCWD, a[0], O_CREAT | O_WRONLY | O_TRUNC, 0); }
+HANDLER(open) { return open_entry(p, AT_FDCWD, a[0], a[1], true); }
+HANDLER(openat) { return open_entry(p, (int)a[0], a[1], a[2], true); }
+HANDLER(creat) { return open_entry(p, AT_FDCWD, a[0], O_CREAT | O_WRONLY | O_TRUNC, true); }
+
+/* The open flags the kernel knows (others fail an openat2 with EINVAL; open and openat ignore them). */
+#define KNOWN_OPEN_FLAGS (O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK | O_DSYNC | \
+			  O_ASYNC | O_DIRECT | KERNEL_O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC | \
+			  O_SYNC | O_PATH | O_TMPFILE)
+
+/*
+ * Whether an openat2 with `how` (`size` bytes of it passed, at most
+ * sizeof(how) read) is what open(2) with how.flags would be: no resolve
+ * rules, and nothing for which the kernel fails it with EINVAL or E2BIG
+ * where open(2) would go on: a size below the first version's or beyond
+ * what was read (its tail must be zeros), unknown flags, a mode without
+ * O_CREAT or O_TMPFILE, O_PATH with other flags than O_DIRECTORY,
+ * O_NOFOLLOW and O_CLOEXEC.
+ */
+static bool openat2_plain(const struct open_how *how, uint64_t size)
+{
+	const uint64_t path_ok = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+	return size >= 24 /* OPEN_HOW_SIZE_VER0 */ && size <= sizeof(*how) && how->resolve == 0 &&
+	       !(how->flags & ~(uint64_t)KNOWN_OPEN_FLAGS) &&
+	       (how->mode == 0 || (how->flags & O_CREAT) || (how->flags & O_TMPFILE) == O_TMPFILE) &&
+	       (!(how->flags & O_PATH) || !(how->flags & ~path_ok));
+}
 
 HANDLER(openat2)
 {
@@ -553,7 +638,7 @@ HANDLER(openat2)
 		entry_read_failed(p, "open_how", r);
 		return false;
 	}
-	return open_entry(p, (int)a[0], a[1], how.flags, how.resolve);
+	return open_entry(p, (int)a[0], a[1], how.flags, openat2_plain(&how, a[3]));
 }
 
 /*
@@ -623,7 +708,7 @@ HANDLER(newroot)
 {
 	(void)p;
 	(void)a;
-	roots_changed = true;
+	views_changed = true;
 	return true;
 }
 
@@ -631,7 +716,7 @@ HANDLER(chroot)
 {
 	(void)p;
 	(void)a;
-	roots_changed = true;
+	views_changed = true;
 	return false;
 }
 
@@ -639,7 +724,7 @@ HANDLER(unshare)
 {
 	(void)p;
 	if (a[0] & (CLONE_NEWNS | CLONE_NEWUSER))
-		roots_changed = true;
+		views_changed = true;
 	return false;
 }
 
@@ -666,19 +751,23 @@ static bool ids_kept(const struct sysent *se, const uint64_t *a, uint32_t id)
 	return true;
 }
 
-HANDLER(setuids)
+/* The set*uid and set*gid calls (32-bit ids; a name with "gid" sets group ids). */
+HANDLER(setids)
 {
 	(void)p;
-	if (!ids_kept(se, a, my_uid))
+	if (!ids_kept(se, a, strstr(se->name, "gid") ? my_gid : my_uid))
 		creds_changed = true;
 	return false;
 }
 
-HANDLER(setgids)
+/* prctl: only the options that change the capabilities of the next exec stop here (SC_PRCTL). */
+HANDLER(prctl)
 {
 	(void)p;
-	if (!ids_kept(se, a, my_gid))
-		creds_changed = true;
+	static const int opts[] = PRCTL_CAPS_OPTIONS;
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+		if ((int)a[0] == opts[i])
+			creds_changed = true;
 	return false;
 }
 
@@ -1077,7 +1166,7 @@ void syscalls_exec_done(struct proc *p, const struct exec_start *at)
 	free(rec->cwd);
 	rec->cwd = g->cwd ? xstrdup(g->cwd) : NULL;
 	rec->binary = g->binary;
-	if (lsm_context[0])
-		p->same_fs = 0; /* an exec may change its security context */
+	if (lsm)
+		p->same_view = 0; /* an exec may change its security context */
 	scan_exec_image(p, found ? &st : NULL, at->entry);
 }

@@ -24,7 +24,11 @@ enum sc_family {
 	SC_AFFINITY, /* sched_getaffinity, sched_setaffinity: for co-location (tracer.c), nothing recorded */
 	SC_ROOT,  /* chroot, unshare: a thread's root or namespaces may change (no exit stop) */
 	SC_CREDS, /* set*id, setgroups, capset, landlock_restrict_self: what it may open may change (no exit stop) */
+	SC_PRCTL, /* prctl, watched only with one of PRCTL_CAPS_OPTIONS in arg 0: the same, from its next exec */
 };
+
+/* The prctl options that change the capabilities of the next exec (<sys/prctl.h>). */
+#define PRCTL_CAPS_OPTIONS { PR_CAPBSET_DROP, PR_SET_SECUREBITS, PR_CAP_AMBIENT }
 
 struct sysent {
 	unsigned char nargs;
@@ -64,8 +68,10 @@ const struct sysent *syscalls_lookup(uint32_t arch, uint64_t nr);
  * Set the manifest handlers record into (owned by the caller). `attach`:
  * processes were attached to while running, so one that shares its cwd
  * (CLONE_FS) with a process not traced may see it change unseen.
+ * `seccomp`: the command runs under the filter (not --no-seccomp), where an
+ * open whose outcome the tracer can tell at its entry skips its exit stop.
  */
-void syscalls_init(struct manifest *m, bool attach);
+void syscalls_init(struct manifest *m, bool attach, bool seccomp);
 
 /* Run the entry handler of a watched syscall; returns whether the exit is wanted. */
 bool syscalls_entry(struct proc *p, const struct sysent *se, const uint64_t *args);

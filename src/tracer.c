@@ -1366,7 +1366,7 @@ void tracer_run(const struct tracer_opts *o, struct manifest *m, struct trace_re
 	result = res;
 	memset(res, 0, sizeof(*res));
 	res->complete = true;
-	syscalls_init(m, opts->n_attach > 0);
+	syscalls_init(m, opts->n_attach > 0, opts->seccomp);
 
 	test_vanish = getenv("FINGERPRINT_TEST_VANISH");
 	test_unpin_at_fork = getenv("FINGERPRINT_TEST_UNPIN_AT_FORK") != NULL;
