@@ -340,7 +340,13 @@ int elfinfo_read(const char *path, struct elfinfo *e, char *err, size_t errsz)
 	if (!S_ISREG(st.st_mode))
 		return -ENOEXEC; /* a device or FIFO is never read */
 	struct reader r = { .path = path, .err = err, .errsz = errsz, .file_size = (uint64_t)st.st_size };
-	r.elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	/*
+	 * Read, not mapped: only the headers and the few sections wanted are
+	 * read, where a mapping takes a page fault per page touched and its
+	 * unmapping a TLB shootdown of the tracer's CPU (the command's too,
+	 * when co-located) while the command runs.
+	 */
+	r.elf = elf_begin(fd, ELF_C_READ, NULL);
 	if (!r.elf)
 		return elf_fail(&r, "cannot open as ELF");
 	int ret = elf_kind(r.elf) == ELF_K_ELF ? read_elf(&r, e) : -ENOEXEC;
