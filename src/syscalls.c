@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/audit.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <sched.h>
 #include <stdio.h>
@@ -11,8 +12,8 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
-#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -48,7 +49,8 @@ HANDLER(newroot);
 HANDLER(chroot);
 HANDLER(unshare);
 HANDLER(creds);
-HANDLER(setids);
+HANDLER(setuids);
+HANDLER(setgids);
 HANDLER(prctl);
 HANDLER(ptrace);
 HANDLER(getaffinity);
@@ -97,8 +99,8 @@ void syscalls_choose(trace_set set)
 		for (size_t nr = 0; nr < n; nr++) {
 			/*
 			 * chdir, fchdir, setns, pivot_root, chroot, unshare, ptrace and the
-			 * SC_CREDS calls are not choosable: the cwd, same_view, surely_opens
-			 * and refusal detection need them.
+			 * SC_CREDS and SC_PRCTL calls are not choosable: the cwd, same_view,
+			 * surely_opens and refusal detection need them.
 			 */
 			int call = t[nr].entry ? trace_filter_lookup(t[nr].name) : -1;
 			off[abi][nr] = call >= 0 && !(set & TRACE_BIT(call));
@@ -143,20 +145,21 @@ static bool cwd_counted;
  * write to /proc/.../attr/ (note_context_write) was seen (at its entry,
  * whatever its result). Until then a thread keeps the root and namespaces
  * it was made with (a clone with CLONE_NEWNS makes a new thread),
- * so same_view looks once per thread; after, at each check. When attached,
- * always at each check: a process not traced may share a root (CLONE_FS).
- * As for the cwd (cwd_changes), a child made with CLONE_UNTRACED and
- * CLONE_FS could change a traced one's root unseen (under seccomp its
- * chroot fails: the filter finds no tracer for it).
+ * so same_view looks once per thread; after, at each check. (Attached,
+ * there is no check: known_outcome.) As for the cwd (cwd_changes), a child
+ * made with CLONE_UNTRACED and CLONE_FS could change a traced one's root
+ * unseen (under seccomp its chroot fails: the filter finds no tracer for
+ * it).
  */
 static bool views_changed;
 
 /*
- * A setgroups, capset or landlock_restrict_self, a set*id to other ids than
- * the tracer's, or a prctl that changes the capabilities of the next exec,
- * was seen (at its entry): some thread may no longer be allowed what the
- * tracer is. The tracer's own access check then no longer tells whether an
- * open will succeed (surely_opens).
+ * Some thread may not be allowed what the tracer is: a setgroups, capset or
+ * landlock_restrict_self, a set*id to other ids than the tracer's, or a
+ * prctl that changes the capabilities of the next exec, was seen (at its
+ * entry); or, from the start, the tracer has capabilities the command
+ * loses at its exec (tracer_caps_kept). The tracer's own check then no
+ * longer tells whether an open will succeed (surely_opens).
  */
 static bool creds_changed;
 
@@ -168,12 +171,13 @@ static uint32_t my_uid = UINT32_MAX, my_gid = UINT32_MAX;
 
 /*
  * The tracer's security context (/proc/self/attr/current: AppArmor's
- * profile, SELinux's domain) when lsm > 0. With one, a thread's is compared
- * with it, again after each exec. lsm: 0, no security module gives one; -1,
- * the tracer's cannot be read (too long): no thread is taken to share it.
+ * profile, SELinux's domain) when context_state > 0. With one, a thread's
+ * is compared with it, again after each exec. context_state: 0, no
+ * security module gives one; -1, the tracer's cannot be read (too long):
+ * no thread is taken to share it.
  */
 static char lsm_context[256];
-static int lsm;
+static int context_state;
 
 /* Read /proc/`dir`/attr/current into buf: its length, or -errno (-E2BIG: longer than buf). */
 static int read_lsm_context(const char *dir, char *buf, size_t size)
@@ -194,6 +198,32 @@ static int read_lsm_context(const char *dir, char *buf, size_t size)
 	return (int)n;
 }
 
+/* The capability set `name` ("CapEff") in /proc/self/status text `st`, or all bits when not found. */
+static uint64_t cap_set(const char *st, const char *name)
+{
+	const char *at = strstr(st, name);
+	unsigned long long v;
+	return at && sscanf(at + strlen(name), ":%llx", &v) == 1 ? (uint64_t)v : UINT64_MAX;
+}
+
+/*
+ * Whether the command keeps at its exec the capabilities the tracer has
+ * (no_new_privs: none are gained). As root, those of the bounding set; as
+ * another user, only the ambient ones: a tracer given file capabilities
+ * (setcap) would find readable what its command cannot read.
+ */
+static bool tracer_caps_kept(uid_t euid)
+{
+	struct buf st = { 0 };
+	bool kept = false;
+	if (proc_read_file(getpid(), "status", &st) > 0) {
+		uint64_t eff = cap_set(st.data, "CapEff");
+		kept = (eff & ~cap_set(st.data, euid == 0 ? "CapBnd" : "CapAmb")) == 0;
+	}
+	buf_free(&st);
+	return kept;
+}
+
 void syscalls_init(struct manifest *m, bool attach, bool seccomp)
 {
 	mf = m;
@@ -204,13 +234,15 @@ void syscalls_init(struct manifest *m, bool attach, bool seccomp)
 	 */
 	no_outcomes = attach || !seccomp;
 	int r = read_lsm_context("self", lsm_context, sizeof(lsm_context));
-	lsm = r > 0 ? 1 : r == -E2BIG ? -1 : 0;
+	context_state = r > 0 ? 1 : r == -E2BIG ? -1 : 0;
 	uid_t ru, eu, su;
 	gid_t rg, eg, sg;
 	if (getresuid(&ru, &eu, &su) == 0 && ru == eu && eu == su)
 		my_uid = (uint32_t)ru;
 	if (getresgid(&rg, &eg, &sg) == 0 && rg == eg && eg == sg)
 		my_gid = (uint32_t)rg;
+	if (!no_outcomes && !tracer_caps_kept(geteuid()))
+		creds_changed = true;
 }
 
 /* Count a failed read of tracee state; never fatal. */
@@ -417,10 +449,10 @@ static bool view_is_mine(pid_t tid)
 	if (mine < 0 || !same_proc_file(tid, "root", &root) || !same_proc_file(tid, "ns/mnt", &mnt) ||
 	    (userns && !same_proc_file(tid, "ns/user", &user)))
 		return false;
-	if (lsm == 0)
+	if (context_state == 0)
 		return true;
 	snprintf(dir, sizeof(dir), "%d", (int)tid);
-	return lsm > 0 && read_lsm_context(dir, ctx, sizeof(ctx)) > 0 && strcmp(ctx, lsm_context) == 0;
+	return context_state > 0 && read_lsm_context(dir, ctx, sizeof(ctx)) > 0 && strcmp(ctx, lsm_context) == 0;
 }
 
 /*
@@ -429,7 +461,7 @@ static bool view_is_mine(pid_t tid)
  */
 static bool same_view(struct proc *p)
 {
-	bool keep = cwd_counted && !views_changed;
+	bool keep = !views_changed;
 	if (keep && p->same_view)
 		return p->same_view > 0;
 	bool same = view_is_mine(p->tid);
@@ -467,14 +499,17 @@ static bool is_i386(const struct sysent *se)
  * files as their mode and an access check say: a disk or memory file
  * system. Not a pseudo one (sysfs, tracefs: a file the mode lets root read
  * may have no read operation), FUSE (the daemon decides at the open), a
- * network one, or an automount point. Looked up once per device (statfs).
+ * network one, or an automount point. Looked up once per block device
+ * (statfs), at each check for an anonymous one (tmpfs, overlayfs, Btrfs:
+ * its number is reused by the next such mount once it is gone).
  */
 static bool plain_fs(dev_t dev, const char *check)
 {
 	static struct { dev_t dev; bool plain; } seen[32];
 	static size_t n_seen;
 	struct statfs sf;
-	for (size_t i = 0; i < n_seen; i++)
+	bool keep = major(dev) != 0;
+	for (size_t i = 0; keep && i < n_seen; i++)
 		if (seen[i].dev == dev)
 			return seen[i].plain;
 	if (statfs(check, &sf) < 0)
@@ -495,7 +530,7 @@ static bool plain_fs(dev_t dev, const char *check)
 	default:
 		plain = false;
 	}
-	if (n_seen < sizeof(seen) / sizeof(seen[0]))
+	if (keep && n_seen < sizeof(seen) / sizeof(seen[0]))
 		seen[n_seen++] = (typeof(seen[0])){ dev, plain };
 	return plain;
 }
@@ -505,8 +540,9 @@ static bool plain_fs(dev_t dev, const char *check)
  * thread names it) cannot fail: a regular file or directory (no device,
  * FIFO or socket, which may refuse or block; O_DIRECTORY: a directory) on
  * a plain_fs, with no flag that could refuse it (O_NOATIME, O_DIRECT...),
- * not too big for an i386 open without O_LARGEFILE, readable by the tracer,
- * and the thread would be allowed the same: launched under the tracer with
+ * not too big for an i386 open without O_LARGEFILE, that the tracer can
+ * open for reading itself (an open, not an access check: Landlock, an LSM
+ * and fscrypt refuse at the open), and the thread would be allowed the same: launched under the tracer with
  * its credentials, no set*id to other ids, setgroups, capset, capability
  * prctl or Landlock seen since, and the tracer's root, namespaces and
  * security context (same_view). Left out, as for any open recorded at its
@@ -521,7 +557,13 @@ static bool surely_opens(struct proc *p, uint64_t flags, const struct stat *st, 
 		return false;
 	if (is_i386(p->sc.se) && !(flags & KERNEL_O_LARGEFILE) && st->st_size > INT32_MAX)
 		return false; /* EOVERFLOW */
-	return plain_fs(st->st_dev, check) && faccessat(AT_FDCWD, check, R_OK, AT_EACCESS) == 0 && same_view(p);
+	if (!plain_fs(st->st_dev, check))
+		return false;
+	int fd = open(check, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | (int)(flags & (O_DIRECTORY | O_NOFOLLOW)));
+	if (fd < 0)
+		return false;
+	close(fd);
+	return same_view(p);
 }
 
 /*
@@ -540,17 +582,18 @@ static bool surely_opens(struct proc *p, uint64_t flags, const struct stat *st, 
  * - or the open surely succeeds (surely_opens): a first read of a file,
  *   recorded as its exit would.
  * It is recorded now and the exit stop skipped: a stop saved for a stat
- * (a missing path), or for a stat and an access check (a file, its file
- * system's type once). A file made or removed between the check and the
- * open is the race the open itself would have run.
+ * (a missing path), or for a stat, an open and a close (a file; its file
+ * system's type once per block device). A file made or removed between
+ * the check and the open is the race the open itself would have run.
  */
 static bool known_outcome(struct proc *p, int dirfd, uint64_t flags, bool plain)
 {
 	char rel[PATH_MAX + 48];
 	const char *check = raw;
 	struct stat st;
-	if (no_outcomes || !plain || (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE || p->sc.path_len <= 0 ||
-	    per_process(p->sc.path))
+	/* Any bit of O_TMPFILE but O_DIRECTORY: a temporary file, or EINVAL. */
+	if (no_outcomes || !plain || (flags & O_CREAT) || (flags & (O_TMPFILE & ~O_DIRECTORY)) ||
+	    p->sc.path_len <= 0 || per_process(p->sc.path))
 		return false;
 	if (raw[0] != '/') {
 		int n = dirfd == AT_FDCWD ? snprintf(rel, sizeof(rel), "/proc/%d/cwd/%s", (int)p->tid, raw)
@@ -751,12 +794,18 @@ static bool ids_kept(const struct sysent *se, const uint64_t *a, uint32_t id)
 	return true;
 }
 
-/* The set*uid and set*gid calls (32-bit ids; a name with "gid" sets group ids). */
-HANDLER(setids)
+/* The set*uid and set*gid calls (32-bit ids): a change from the tracer's ids sets creds_changed. */
+HANDLER(setuids)
 {
 	(void)p;
-	if (!ids_kept(se, a, strstr(se->name, "gid") ? my_gid : my_uid))
-		creds_changed = true;
+	creds_changed |= !ids_kept(se, a, my_uid);
+	return false;
+}
+
+HANDLER(setgids)
+{
+	(void)p;
+	creds_changed |= !ids_kept(se, a, my_gid);
 	return false;
 }
 
@@ -1166,7 +1215,7 @@ void syscalls_exec_done(struct proc *p, const struct exec_start *at)
 	free(rec->cwd);
 	rec->cwd = g->cwd ? xstrdup(g->cwd) : NULL;
 	rec->binary = g->binary;
-	if (lsm)
+	if (context_state)
 		p->same_view = 0; /* an exec may change its security context */
 	scan_exec_image(p, found ? &st : NULL, at->entry);
 }
