@@ -505,7 +505,7 @@ static bool is_i386(const struct sysent *se)
  */
 static bool plain_fs(dev_t dev, const char *check)
 {
-	static struct { dev_t dev; bool plain; } seen[32];
+	static struct fs_seen { dev_t dev; bool plain; } seen[32];
 	static size_t n_seen;
 	struct statfs sf;
 	bool keep = major(dev) != 0;
@@ -531,7 +531,7 @@ static bool plain_fs(dev_t dev, const char *check)
 		plain = false;
 	}
 	if (keep && n_seen < sizeof(seen) / sizeof(seen[0]))
-		seen[n_seen++] = (typeof(seen[0])){ dev, plain };
+		seen[n_seen++] = (struct fs_seen){ dev, plain };
 	return plain;
 }
 
@@ -557,13 +557,14 @@ static bool surely_opens(struct proc *p, uint64_t flags, const struct stat *st, 
 		return false;
 	if (is_i386(p->sc.se) && !(flags & KERNEL_O_LARGEFILE) && st->st_size > INT32_MAX)
 		return false; /* EOVERFLOW */
-	if (!plain_fs(st->st_dev, check))
+	/* The view first: in another root or namespace the tracer's open would be of another file. */
+	if (!same_view(p) || !plain_fs(st->st_dev, check))
 		return false;
 	int fd = open(check, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | (int)(flags & (O_DIRECTORY | O_NOFOLLOW)));
 	if (fd < 0)
 		return false;
 	close(fd);
-	return same_view(p);
+	return true;
 }
 
 /*
