@@ -76,7 +76,7 @@ static int emit_abi(struct prog *pr, enum sc_abi abi)
 		r |= emit(pr, RET(SECCOMP_RET_TRACE));
 	}
 	r |= emit(pr, RET(SECCOMP_RET_ALLOW));
-	return r || pr->len > 255 ? -E2BIG : 0; /* one jump passes the part: 8 bits */
+	return r || pr->len > 255 ? -E2BIG : 0; /* seccomp_install jumps over a whole part: 8 bits */
 }
 
 int seccomp_install(void)

@@ -46,8 +46,8 @@ const struct sysent *syscalls_table(enum sc_abi abi, size_t *n);
 /*
  * Watch only the choosable calls in `set` (-e trace; chdir, fchdir, setns,
  * pivot_root, chroot, unshare, ptrace, prctl and the SC_CREDS calls stay
- * watched, as fork, clone and exec events do). Call before the seccomp filter is
- * built and the trace starts; by default all are watched.
+ * watched, as fork, clone and exec events do). Call before the seccomp
+ * filter is built and the trace starts; by default all are watched.
  */
 void syscalls_choose(trace_set set);
 
