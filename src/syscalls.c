@@ -772,13 +772,8 @@ HANDLER(unshare)
 	return false;
 }
 
-HANDLER(creds)
-{
-	(void)p;
-	(void)a;
-	creds_changed = true;
-	return false;
-}
+/* setgroups, capset, landlock_restrict_self: always a change. */
+HANDLER(creds) { (void)p; (void)a; creds_changed = true; return false; }
 
 /*
  * Whether a set*uid or set*gid call with these arguments leaves a thread
