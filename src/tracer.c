@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <limits.h>
+#include <poll.h>
+#include <pthread.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
@@ -1074,10 +1076,15 @@ static bool dispatch_event(struct event *ev)
 	return true;
 }
 
-/* What the launched child reports through the pipe when it cannot exec. */
-struct launch_error {
-	int stage; /* 0 seccomp, 1 exec, 2 no_new_privs */
-	int err;
+/*
+ * What the launch thread or the launched child tells the tracer, through
+ * a pipe: the child's pid (LAUNCH_READY), or the step that failed.
+ */
+enum launch_stage { LAUNCH_READY, LAUNCH_NO_NEW_PRIVS, LAUNCH_SECCOMP, LAUNCH_VFORK, LAUNCH_EXEC };
+
+struct launch_msg {
+	int stage;
+	int err; /* an errno, or the child's pid */
 };
 
 /*
@@ -1114,72 +1121,136 @@ static int find_command(const char *name, char *out, size_t outsz)
 	return err;
 }
 
+/* The kernel's struct sigaction (rt_sigaction), for the signals glibc's wrapper refuses to touch. */
+struct kernel_sigaction {
+	unsigned long handler, flags, restorer;
+	uint64_t mask;
+};
+
+#define GLIBC_SIGNALS 8 /* room for 32 to SIGRTMIN - 1 (2 with glibc 2.36) */
+
 /*
  * In the child, before anything else: fingerprint's own signal handlers
- * (inherited through the fork, with every signal blocked) go back to the
- * default, then the mask the command inherits is restored.
+ * (inherited with every signal blocked) go back to the default, then the
+ * mask the command inherits is restored. The signals glibc keeps for
+ * itself, from 32 to SIGRTMIN - 1, which its first pthread_create gives
+ * handlers, get what they had before fingerprint started a thread
+ * (`reserved`): a caller's SIG_IGN passes to the command.
  */
-static void child_reset_signals(const sigset_t *mask)
+static void child_reset_signals(const sigset_t *mask, const unsigned long *reserved)
 {
 	struct sigaction dfl = { .sa_handler = SIG_DFL }, old;
 	sigemptyset(&dfl.sa_mask);
-	for (int sig = 1; sig < NSIG; sig++)
-		if (sigaction(sig, NULL, &old) == 0 && old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN)
+	for (int sig = 1; sig < NSIG; sig++) {
+		if (sig >= 32 && sig < SIGRTMIN && sig - 32 < GLIBC_SIGNALS) {
+			struct kernel_sigaction k = { .handler = reserved[sig - 32] };
+			syscall(SYS_rt_sigaction, sig, &k, NULL, sizeof(k.mask));
+		} else if (sigaction(sig, NULL, &old) == 0 && old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN) {
 			sigaction(sig, &dfl, NULL);
+		}
+	}
 	sigprocmask(SIG_SETMASK, mask, NULL);
 }
 
-static _Noreturn void child_main(int errfd, const sigset_t *mask)
-{
-	struct launch_error le;
+/*
+ * The launch: a thread of fingerprint's own (launcher_main) vforks. The
+ * child shares fingerprint's memory (no page tables copied, no page
+ * copied on write: on these virtual machines a fork of the tracer cost
+ * about 2 ms of every run) and runs on the suspended thread's stack. It
+ * sends its pid and stops itself; the main thread, free, seizes it and
+ * continues it; it sets no_new_privs and the seccomp filter, and execs.
+ * Because the child uses the suspended thread's errno and stack, it calls
+ * no function that takes a lock or allocates: what it needs is made
+ * before. The launch thread, not the main one, closes the child's ends of
+ * the pipes once vfork returns (the child has exec'd or died; under
+ * valgrind, which makes vfork a fork, at once): the main thread's read of
+ * `ready` then ends, whatever happened.
+ */
+static struct launcher {
+	int ready[2]; /* launch thread or child -> tracer: struct launch_msg */
+	int err[2];   /* child -> tracer: what failed before or at the exec (closed by the exec) */
+	sigset_t mask;  /* the command's: the tracer's at the launch */
+	unsigned long reserved[GLIBC_SIGNALS]; /* SIG_DFL or SIG_IGN: glibc's signals before any thread */
+	char **sh_argv; /* the fallback for a file without #! (ENOEXEC), made beforehand */
+} launcher;
 
-	child_reset_signals(mask);
-	raise(SIGSTOP); /* wait for the tracer to seize us */
+static void launch_tell(int fd, int stage, int err)
+{
+	struct launch_msg m = { stage, err };
+	if (write(fd, &m, sizeof(m)) != (ssize_t)sizeof(m))
+		_exit(EXIT_INTERNAL);
+}
+
+static _Noreturn void child_main(const struct launcher *l)
+{
+	/* Every signal but SIGKILL is blocked (thread_start) until the command's mask is put back. */
+	launch_tell(l->ready[1], LAUNCH_READY, (int)getpid());
+	kill(getpid(), SIGSTOP); /* raise() would name the launch thread: it reads the thread's own id */
 	/*
 	 * setuid and setgid bits and file capabilities never take effect under
 	 * tracing: the seccomp filter needs no_new_privs, and --no-seccomp must
 	 * not run the command with other privileges than the default does.
 	 */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-		le = (struct launch_error){ 2, errno };
-		if (write(errfd, &le, sizeof(le)) < 0)
-			_exit(EXIT_INTERNAL);
+		launch_tell(l->err[1], LAUNCH_NO_NEW_PRIVS, errno);
 		_exit(EXIT_INTERNAL);
 	}
-	if (opts->seccomp) {
-		int r = seccomp_install();
-		if (r < 0) {
-			le = (struct launch_error){ 0, -r };
-			if (write(errfd, &le, sizeof(le)) < 0)
-				_exit(EXIT_INTERNAL);
-			_exit(EXIT_INTERNAL);
-		}
+	int r = opts->seccomp ? seccomp_install() : 0;
+	if (r < 0) {
+		launch_tell(l->err[1], LAUNCH_SECCOMP, -r);
+		_exit(EXIT_INTERNAL);
 	}
+	child_reset_signals(&l->mask, l->reserved);
 	execv(command_path, opts->argv);
 	if (errno == ENOEXEC) {
 		/* Like execvp: a file without #! and not ELF runs as a shell script. */
-		size_t n = 0;
-		while (opts->argv[n])
-			n++;
-		char **sh = calloc(n + 2, sizeof(*sh));
-		if (sh) {
-			sh[0] = "sh";
-			sh[1] = command_path;
-			memcpy(sh + 2, opts->argv + 1, n * sizeof(*sh));
-			execv("/bin/sh", sh);
-		}
+		execv("/bin/sh", l->sh_argv);
 		errno = ENOEXEC;
 	}
-	le = (struct launch_error){ 1, errno };
-	if (write(errfd, &le, sizeof(le)) < 0)
-		_exit(EXIT_INTERNAL);
-	_exit(le.err == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
+	int err = errno;
+	launch_tell(l->err[1], LAUNCH_EXEC, err);
+	_exit(err == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
+}
+
+/*
+ * The launch thread. It outlives the command: a command's parent death
+ * signal (PR_SET_PDEATHSIG) comes when the thread that made it ends, so
+ * it ends with fingerprint, as a forking tracer's main thread would.
+ */
+static void *launcher_main(void *arg)
+{
+	struct launcher *l = arg;
+	pid_t r = vfork();
+	if (r == 0)
+		child_main(l);
+	if (r < 0)
+		launch_tell(l->ready[1], LAUNCH_VFORK, errno);
+	close(l->ready[1]);
+	close(l->err[1]);
+	while (r > 0)
+		pause(); /* every signal is blocked here (thread_start) */
+	return NULL;
+}
+
+/* The launch's first word: the child's pid, or fingerprint dies of vfork's failure. */
+static pid_t launch_wait_ready(int fd)
+{
+	struct launch_msg m;
+	ssize_t n;
+	do
+		n = read(fd, &m, sizeof(m));
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(m))
+		die(EXIT_INTERNAL, "the command's process did not start");
+	if (m.stage == LAUNCH_READY)
+		return (pid_t)m.err;
+	errno = m.err;
+	die_errno(EXIT_INTERNAL, "vfork");
 }
 
 static pid_t launch(int *errfd)
 {
-	int fds[2];
-	int status;
+	struct launcher *l = &launcher;
 	int r = find_command(opts->argv[0], command_path, sizeof(command_path));
 
 	if (r < 0) {
@@ -1187,26 +1258,28 @@ static pid_t launch(int *errfd)
 		result->start_errno = -r;
 		return -1;
 	}
-	if (pipe2(fds, O_CLOEXEC) < 0)
+	if (pipe2(l->ready, O_CLOEXEC) < 0 || pipe2(l->err, O_CLOEXEC) < 0)
 		die_errno(EXIT_INTERNAL, "pipe");
-	fflush(NULL);
-	/* No handler of fingerprint's may run in the child: block everything across the fork. */
-	sigset_t all, mask;
-	sigfillset(&all);
-	sigprocmask(SIG_SETMASK, &all, &mask);
-	pid_t pid = fork();
-	if (pid == 0) {
-		close(fds[0]);
-		child_main(fds[1], &mask);
+	size_t argc = 0;
+	while (opts->argv[argc])
+		argc++;
+	l->sh_argv = xcalloc(argc + 2, sizeof(*l->sh_argv));
+	l->sh_argv[0] = "sh";
+	l->sh_argv[1] = command_path;
+	memcpy(l->sh_argv + 2, opts->argv + 1, argc * sizeof(*l->sh_argv)); /* with the NULL */
+	sigprocmask(SIG_SETMASK, NULL, &l->mask);
+	for (int sig = 32; sig < SIGRTMIN && sig - 32 < GLIBC_SIGNALS; sig++) {
+		struct kernel_sigaction k = { .handler = (unsigned long)SIG_DFL };
+		syscall(SYS_rt_sigaction, sig, NULL, &k, sizeof(k.mask));
+		l->reserved[sig - 32] = k.handler == (unsigned long)SIG_IGN ? k.handler : (unsigned long)SIG_DFL;
 	}
-	int fork_errno = errno;
-	sigprocmask(SIG_SETMASK, &mask, NULL);
-	errno = fork_errno;
-	if (pid < 0)
-		die_errno(EXIT_INTERNAL, "fork");
-	close(fds[1]);
-	*errfd = fds[0];
-
+	pthread_t t;
+	if ((errno = thread_start(&t, NULL, launcher_main, l)) != 0)
+		die_errno(EXIT_INTERNAL, "cannot start the launch thread");
+	pthread_detach(t);
+	pid_t pid = launch_wait_ready(l->ready[0]);
+	close(l->ready[0]);
+	int status;
 	if (waitpid(pid, &status, WSTOPPED) < 0 || !WIFSTOPPED(status)) {
 		kill(pid, SIGKILL);
 		die(EXIT_INTERNAL, "the command's process did not start");
@@ -1224,29 +1297,30 @@ static pid_t launch(int *errfd)
 	}
 	first_pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	kill(pid, SIGCONT);
+	*errfd = l->err[0];
 	return pid;
 }
 
+/* After the trace: why the command did not start, if it did not. */
 static void read_launch_error(int fd)
 {
-	struct launch_error le;
+	struct launch_msg m;
 	ssize_t n;
 	do
-		n = read(fd, &le, sizeof(le));
+		n = read(fd, &m, sizeof(m));
 	while (n < 0 && errno == EINTR);
 	close(fd);
-	if (n != (ssize_t)sizeof(le))
+	free(launcher.sh_argv);
+	launcher.sh_argv = NULL;
+	if (n != (ssize_t)sizeof(m))
 		return;
-	if (le.stage == 0) {
-		errno = le.err;
+	errno = m.err;
+	if (m.stage == LAUNCH_SECCOMP)
 		die_errno(EXIT_INTERNAL, "cannot install the seccomp filter (try --no-seccomp)");
-	}
-	if (le.stage == 2) {
-		errno = le.err;
+	if (m.stage == LAUNCH_NO_NEW_PRIVS)
 		die_errno(EXIT_INTERNAL, "cannot set no_new_privs for the command");
-	}
-	result->start = le.err == ENOENT ? START_NOT_FOUND : START_CANNOT_EXEC;
-	result->start_errno = le.err;
+	result->start = m.err == ENOENT ? START_NOT_FOUND : START_CANNOT_EXEC;
+	result->start_errno = m.err;
 }
 
 /* The ptrace options of attach mode: launch's, less seccomp and PTRACE_O_EXITKILL (the service outlives us). */

@@ -7,6 +7,7 @@ check_PROGRAMS += \
 	tests/fixtures/exec_thread \
 	tests/fixtures/vfork_exec \
 	tests/fixtures/sigstop_self \
+	tests/fixtures/sigstate \
 	tests/fixtures/clone3_child \
 	tests/fixtures/spawn \
 	tests/fixtures/forkburst \
