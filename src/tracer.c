@@ -1232,15 +1232,21 @@ static void *launcher_main(void *arg)
 	return NULL;
 }
 
+/* One message from `fd`: false at its end (every writer gone) with none. */
+static bool launch_read(int fd, struct launch_msg *m)
+{
+	ssize_t n;
+	do
+		n = read(fd, m, sizeof(*m));
+	while (n < 0 && errno == EINTR);
+	return n == (ssize_t)sizeof(*m);
+}
+
 /* The launch's first word: the child's pid, or fingerprint dies of vfork's failure. */
 static pid_t launch_wait_ready(int fd)
 {
 	struct launch_msg m;
-	ssize_t n;
-	do
-		n = read(fd, &m, sizeof(m));
-	while (n < 0 && errno == EINTR);
-	if (n != (ssize_t)sizeof(m))
+	if (!launch_read(fd, &m))
 		die(EXIT_INTERNAL, "the command's process did not start");
 	if (m.stage == LAUNCH_READY)
 		return (pid_t)m.err;
@@ -1305,14 +1311,11 @@ static pid_t launch(int *errfd)
 static void read_launch_error(int fd)
 {
 	struct launch_msg m;
-	ssize_t n;
-	do
-		n = read(fd, &m, sizeof(m));
-	while (n < 0 && errno == EINTR);
+	bool got = launch_read(fd, &m);
 	close(fd);
 	free(launcher.sh_argv);
 	launcher.sh_argv = NULL;
-	if (n != (ssize_t)sizeof(m))
+	if (!got)
 		return;
 	errno = m.err;
 	if (m.stage == LAUNCH_SECCOMP)
