@@ -3,7 +3,8 @@
 
 #include <dlfcn.h>
 #include <pthread.h>
-#include <stdio.h>
+
+#include "util.h"
 
 static struct crypto fns;
 static const struct crypto *loaded;
@@ -12,15 +13,7 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void load(void)
 {
-	void *h = dlopen(CRYPTO_SONAME, RTLD_NOW | RTLD_LOCAL);
-	if (!h) {
-		snprintf(error, sizeof(error), "cannot load %s: %s", CRYPTO_SONAME, dlerror());
-		return;
-	}
-	struct {
-		void **slot;
-		const char *name;
-	} want[] = {
+	const struct dl_want want[] = {
 		{ (void **)&fns.md_ctx_new, "EVP_MD_CTX_new" },
 		{ (void **)&fns.md_ctx_free, "EVP_MD_CTX_free" },
 		{ (void **)&fns.sha256, "EVP_sha256" },
@@ -30,13 +23,8 @@ static void load(void)
 		{ (void **)&fns.encode_block, "EVP_EncodeBlock" },
 		{ (void **)&fns.decode_block, "EVP_DecodeBlock" },
 	};
-	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
-		if (!(*want[i].slot = dlsym(h, want[i].name))) {
-			snprintf(error, sizeof(error), "%s has no %s", CRYPTO_SONAME, want[i].name);
-			return; /* the handle stays open: the process ends soon, and nothing else uses it */
-		}
-	}
-	loaded = &fns;
+	if (dl_load(CRYPTO_SONAME, RTLD_LOCAL, want, sizeof(want) / sizeof(want[0]), error, sizeof(error)))
+		loaded = &fns;
 }
 
 const struct crypto *crypto(void)

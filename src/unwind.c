@@ -2,11 +2,9 @@
 #include "unwind.h"
 
 #include <dwarf.h>
-#include <elfutils/libdw.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
-#include <libunwind-ptrace.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -19,11 +17,8 @@
 #include "elfinfo.h"
 #include "maps.h"
 #include "proc.h"
+#include "unwind_libs.h"
 #include "util.h"
-
-/* Exported by libunwind, not declared in its public headers. */
-extern int _Ux86_64_dwarf_search_unwind_table(unw_addr_space_t as, unw_word_t ip, unw_dyn_info_t *di,
-					      unw_proc_info_t *pi, int need_unwind_info, void *arg);
 
 #define MAX_FRAMES 128
 #define RULE_SLOTS 256       /* per object: the frame rules of its call sites, direct-mapped */
@@ -109,7 +104,8 @@ struct unwind_map {
 static struct map objects;          /* path -> struct uobj */
 static char **skip_prefixes;
 static size_t n_skip;
-static unw_addr_space_t addr_space;
+static unw_addr_space_t addr_space; /* made at the first whole walk */
+static bool set_up;
 static uint64_t snapshots, cache_for; /* snapshots taken; the one libunwind's cache describes */
 /* FINGERPRINT_UNWIND_CHECK (for the tests): verify every direct answer with
  * a full walk, die on a difference, and count both kinds on stderr at the end. */
@@ -255,7 +251,7 @@ static void scan_sym(const struct fsym *f, void *ctx)
 static void free_object(struct uobj *o)
 {
 	if (o->cfi)
-		dwarf_cfi_end(o->cfi);
+		dw_fns()->cfi_end(o->cfi); /* loaded, since it made the cfi */
 	if (o->elf)
 		elf_end(o->elf);
 	if (o->data)
@@ -782,7 +778,7 @@ static int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *p
 	di.u.rti.segbase = bias + mp->obj->hdr_vaddr;
 	di.u.rti.table_data = bias + mp->obj->table_vaddr;
 	di.u.rti.table_len = mp->obj->fde_count * 8 / sizeof(unw_word_t);
-	return _Ux86_64_dwarf_search_unwind_table(as, ip, &di, pi, need_unwind_info, arg);
+	return unw_fns()->search_unwind_table(as, ip, &di, pi, need_unwind_info, arg); /* called by a walk: loaded */
 }
 
 static int get_dyn_info_list_addr(unw_addr_space_t as, unw_word_t *addr, void *arg)
@@ -845,7 +841,8 @@ static void use_snapshot(struct unwind_map *m)
 {
 	cur_map = m;
 	if (m && m->id != cache_for) {
-		unw_flush_cache(addr_space, 0, 0);
+		if (addr_space)
+			unw_fns()->flush_cache(addr_space, 0, 0);
 		cache_for = m->id;
 	}
 }
@@ -863,11 +860,11 @@ static void name_caller(struct umapping *mp, uint64_t pc, bool exact, struct cal
 
 /* Where a register's caller value is, from dwarf_frame_register's answer:
  * SAME (unchanged), or saved at CFA + *at. False for any other rule. */
-static bool saved_at(Dwarf_Frame *fr, int reg, int32_t *at)
+static bool saved_at(const struct dw_fns *dw, Dwarf_Frame *fr, int reg, int32_t *at)
 {
 	Dwarf_Op mem[3], *ops;
 	size_t n;
-	if (dwarf_frame_register(fr, reg, mem, &ops, &n) != 0)
+	if (dw->frame_register(fr, reg, mem, &ops, &n) != 0)
 		return false;
 	if (n == 0) {
 		*at = SAME;
@@ -896,22 +893,23 @@ static bool frame_rule(struct uobj *o, uint64_t v, struct rule *out)
 	struct rule *r = &o->rules[(v ^ (v >> 8)) % RULE_SLOTS];
 	if (!r->valid || r->vaddr != v) {
 		*r = (struct rule){ .vaddr = v, .valid = true };
-		if (!o->cfi_tried) {
+		const struct dw_fns *dw = dw_fns();
+		if (!o->cfi_tried && dw) {
 			o->cfi_tried = true;
-			o->cfi = object_data(o) ? dwarf_getcfi_elf(o->elf) : NULL;
+			o->cfi = object_data(o) ? dw->getcfi_elf(o->elf) : NULL;
 		}
 		Dwarf_Frame *fr;
-		if (!o->cfi || dwarf_cfi_addrframe(o->cfi, v, &fr) != 0)
+		if (!o->cfi || dw->cfi_addrframe(o->cfi, v, &fr) != 0)
 			return false;
 		Dwarf_Op *ops;
 		size_t n;
 		bool signal;
 		struct rule t = *r;
-		if (dwarf_frame_info(fr, NULL, NULL, &signal) == DWARF_RA && !signal &&
-		    dwarf_frame_cfa(fr, &ops, &n) == 0 && n == 1 && ops[0].atom == DW_OP_bregx &&
+		if (dw->frame_info(fr, NULL, NULL, &signal) == DWARF_RA && !signal &&
+		    dw->frame_cfa(fr, &ops, &n) == 0 && n == 1 && ops[0].atom == DW_OP_bregx &&
 		    (ops[0].number == DWARF_RSP || ops[0].number == DWARF_RBP) && (int64_t)ops[0].number2 > 0 &&
-		    (int64_t)ops[0].number2 < INT32_MAX && saved_at(fr, DWARF_RA, &t.ra_at) && t.ra_at != SAME &&
-		    saved_at(fr, DWARF_RBP, &t.rbp_at)) {
+		    (int64_t)ops[0].number2 < INT32_MAX && saved_at(dw, fr, DWARF_RA, &t.ra_at) && t.ra_at != SAME &&
+		    saved_at(dw, fr, DWARF_RBP, &t.rbp_at)) {
 			t.cfa_rbp = ops[0].number == DWARF_RBP;
 			t.cfa_off = (int32_t)ops[0].number2;
 			t.usable = true;
@@ -974,14 +972,40 @@ static bool direct_caller(struct umapping *mp, struct caller *out)
 }
 
 /* The full walk with libunwind, from the syscall's frame. */
+/*
+ * libunwind's address space, made at the first whole walk (libunwind
+ * loaded then): its accessors are ours but for put_unwind_info.
+ */
+static bool make_addr_space(const struct unw_fns *u)
+{
+	static unw_accessors_t acc;
+	acc = *u->upt_accessors;
+	acc.find_proc_info = find_proc_info;
+	acc.get_dyn_info_list_addr = get_dyn_info_list_addr;
+	acc.access_mem = access_mem;
+	acc.access_reg = access_reg;
+	acc.access_fpreg = access_fpreg;
+	acc.get_proc_name = get_proc_name;
+	addr_space = u->create_addr_space(&acc, 0);
+	if (!addr_space)
+		die(EXIT_INTERNAL, "libunwind cannot create an address space");
+	/* Cached per IP, flushed when the snapshot changes (use_snapshot): without
+	 * it every step allocates its unwind info, blocking signals four times. */
+	u->set_caching_policy(addr_space, UNW_CACHE_GLOBAL);
+	return true;
+}
+
 static int walk(struct caller *out)
 {
+	const struct unw_fns *u = unw_fns();
+	if (!u || (!addr_space && !make_addr_space(u)))
+		return -ENOSYS;
 	unw_cursor_t cur;
-	if (unw_init_remote(&cur, addr_space, NULL) < 0)
+	if (u->init_remote(&cur, addr_space, NULL) < 0)
 		return -EINVAL;
 	for (int depth = 0; depth < MAX_FRAMES; depth++) {
 		unw_word_t pc;
-		if (unw_get_reg(&cur, UNW_REG_IP, &pc) < 0)
+		if (u->get_reg(&cur, UNW_REG_IP, &pc) < 0)
 			return -EINVAL;
 		struct umapping *mp = mapping_at(pc);
 		if (!mp)
@@ -990,7 +1014,7 @@ static int walk(struct caller *out)
 			name_caller(mp, pc, depth == 0, out);
 			return 0;
 		}
-		if (unw_step(&cur) <= 0)
+		if (u->step(&cur) <= 0)
 			break;
 	}
 	return -EINVAL;
@@ -998,21 +1022,7 @@ static int walk(struct caller *out)
 
 static void setup(void)
 {
-	static unw_accessors_t acc;
-	acc = _UPT_accessors;
-	acc.find_proc_info = find_proc_info;
-	acc.put_unwind_info = _UPT_accessors.put_unwind_info;
-	acc.get_dyn_info_list_addr = get_dyn_info_list_addr;
-	acc.access_mem = access_mem;
-	acc.access_reg = access_reg;
-	acc.access_fpreg = access_fpreg;
-	acc.get_proc_name = get_proc_name;
-	addr_space = unw_create_addr_space(&acc, 0);
-	if (!addr_space)
-		die(EXIT_INTERNAL, "libunwind cannot create an address space");
-	/* Cached per IP, flushed when the snapshot changes (use_snapshot): without
-	 * it every step allocates its unwind info, blocking signals four times. */
-	unw_set_caching_policy(addr_space, UNW_CACHE_GLOBAL);
+	set_up = true;
 	elfinfo_init();
 	check_direct = getenv("FINGERPRINT_UNWIND_CHECK") != NULL;
 }
@@ -1020,7 +1030,7 @@ static void setup(void)
 int unwind_caller(pid_t tid, struct tgroup *g, uint64_t ip, uint64_t sp, struct caller *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (!addr_space)
+	if (!set_up)
 		setup();
 	cur_ip = ip;
 	cur_sp = sp;
@@ -1066,7 +1076,7 @@ int unwind_caller(pid_t tid, struct tgroup *g, uint64_t ip, uint64_t sp, struct 
 	}
 	n_direct++;
 	if (check_direct) {
-		struct caller full;
+		struct caller full = { 0 };
 		int r = walk(&full);
 		if (r < 0 || full.module != out->module || full.function != out->function)
 			die(EXIT_INTERNAL, "unwind check: at %#llx the direct rule names %s (%s), the full walk %s (%s)",
@@ -1100,8 +1110,9 @@ void unwind_cleanup(void)
 	}
 	map_free(&objects);
 	if (addr_space)
-		unw_destroy_addr_space(addr_space);
+		unw_fns()->destroy_addr_space(addr_space);
 	addr_space = NULL;
+	set_up = false;
 	for (size_t i = 0; i < n_skip; i++)
 		free(skip_prefixes[i]);
 	free(skip_prefixes);

@@ -1,6 +1,7 @@
 #include "config.h"
 #include "util.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -384,6 +385,22 @@ int thread_start(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), 
 	if (r == 0 && thread_mask)
 		pthread_setaffinity_np(*t, sizeof(*thread_mask), thread_mask);
 	return r;
+}
+
+bool dl_load(const char *soname, int mode, const struct dl_want *w, size_t n, char *err, size_t errsz)
+{
+	void *h = dlopen(soname, RTLD_NOW | mode);
+	if (!h) {
+		snprintf(err, errsz, "cannot load %s: %s", soname, dlerror());
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!(*w[i].slot = dlsym(h, w[i].name))) {
+			snprintf(err, errsz, "%s has no %s", soname, w[i].name);
+			return false;
+		}
+	}
+	return true;
 }
 
 int loadavg_running(const char *text)

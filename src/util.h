@@ -148,6 +148,19 @@ int thread_start(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), 
  */
 void thread_start_affinity(const cpu_set_t *mask);
 
+/* One function or variable that dl_load looks up, and where it puts its address. */
+struct dl_want {
+	void **slot;
+	const char *name;
+};
+
+/*
+ * dlopen `soname` (RTLD_NOW | mode) and fill each slot with dlsym. False
+ * when the library or a name is missing, with why in err ("cannot load
+ * S: ...", "S has no N"); the handle stays open (nothing else uses it).
+ */
+bool dl_load(const char *soname, int mode, const struct dl_want *w, size_t n, char *err, size_t errsz);
+
 /*
  * CPUs this process may use: its affinity (at least 1), bounded by the
  * smallest CPU quota of its cgroup and their parents (v1 cpu.cfs_quota_us

@@ -129,6 +129,7 @@ FP_SHELL_TESTS = \
 	tests/stat-once.test \
 	tests/manifest-stream.test \
 	tests/crypto-missing.test \
+	tests/unwind-libs.test \
 	tests/exec-strings.test \
 	tests/how.test \
 	tests/scan.test \
