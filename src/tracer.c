@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
@@ -1080,7 +1081,7 @@ static bool dispatch_event(struct event *ev)
  * What the launch thread or the launched child tells the tracer, through
  * a pipe: the child's pid (LAUNCH_READY), or the step that failed.
  */
-enum launch_stage { LAUNCH_READY, LAUNCH_NO_NEW_PRIVS, LAUNCH_SECCOMP, LAUNCH_VFORK, LAUNCH_EXEC };
+enum launch_stage { LAUNCH_READY, LAUNCH_NO_NEW_PRIVS, LAUNCH_SECCOMP, LAUNCH_CLONE, LAUNCH_EXEC };
 
 struct launch_msg {
 	int stage;
@@ -1131,13 +1132,12 @@ struct kernel_sigaction {
 
 /*
  * In the child, before anything else: fingerprint's own signal handlers
- * (inherited with every signal blocked) go back to the default, then the
- * mask the command inherits is restored. The signals glibc keeps for
- * itself, from 32 to SIGRTMIN - 1, which its first pthread_create gives
- * handlers, get what they had before fingerprint started a thread
- * (`reserved`): a caller's SIG_IGN passes to the command.
+ * (inherited with every signal blocked) go back to the default. The
+ * signals glibc keeps for itself, from 32 to SIGRTMIN - 1, which its first
+ * pthread_create gives handlers, get what they had before fingerprint
+ * started a thread (`reserved`): a caller's SIG_IGN passes to the command.
  */
-static void child_reset_signals(const sigset_t *mask, const unsigned long *reserved)
+static void child_reset_signals(const unsigned long *reserved)
 {
 	struct sigaction dfl = { .sa_handler = SIG_DFL }, old;
 	sigemptyset(&dfl.sa_mask);
@@ -1149,29 +1149,37 @@ static void child_reset_signals(const sigset_t *mask, const unsigned long *reser
 			sigaction(sig, &dfl, NULL);
 		}
 	}
-	sigprocmask(SIG_SETMASK, mask, NULL);
 }
 
 /*
- * The launch: a thread of fingerprint's own (launcher_main) vforks. The
- * child shares fingerprint's memory (no page tables copied, no page
- * copied on write: on these virtual machines a fork of the tracer cost
- * about 2 ms of every run) and runs on the suspended thread's stack. It
- * sends its pid and stops itself; the main thread, free, seizes it and
- * continues it; it sets no_new_privs and the seccomp filter, and execs.
- * Because the child uses the suspended thread's errno and stack, it calls
- * no function that takes a lock or allocates: what it needs is made
- * before. The launch thread, not the main one, closes the child's ends of
- * the pipes once vfork returns (the child has exec'd or died; under
- * valgrind, which makes vfork a fork, at once): the main thread's read of
- * `ready` then ends, whatever happened.
+ * The launch: a thread of fingerprint's own (launcher_main) clones the
+ * child with CLONE_VM: it shares fingerprint's memory until its exec (no
+ * page tables copied, no page copied on write: on these virtual machines
+ * a fork of the tracer cost about 2 ms of every run) and runs on a stack
+ * of its own. It puts the signal handlers back, sends its pid and waits
+ * for a word; the main thread seizes it, then says the word; it sets
+ * no_new_privs, the seccomp filter and the command's signal mask, and
+ * execs. No thread waits in vfork, which nothing but SIGKILL interrupts:
+ * a SIGSTOP to fingerprint then stops it at once, and a SIGCONT cannot
+ * let the child run on untraced. The child uses the launch thread's
+ * thread-local data (errno), so that thread does nothing meanwhile but
+ * pause; it calls no function that takes a lock or allocates: what it
+ * needs is made before. The launch thread closes its copies of the
+ * child's ends of the pipes once it is made: the main thread's read of
+ * `ready` then ends however the child ends. Under valgrind and in a
+ * sanitizer build the child is a fork (clone_vm_ok).
  */
+#define LAUNCH_STACK (256 * 1024)
+
 static struct launcher {
 	int ready[2]; /* launch thread or child -> tracer: struct launch_msg */
+	int go[2];    /* tracer -> child: one byte, once it is seized */
 	int err[2];   /* child -> tracer: what failed before or at the exec (closed by the exec) */
 	sigset_t mask;  /* the command's: the tracer's at the launch */
 	unsigned long reserved[GLIBC_SIGNALS]; /* SIG_DFL or SIG_IGN: glibc's signals before any thread */
 	char **sh_argv; /* the fallback for a file without #! (ENOEXEC), made beforehand */
+	char *stack;    /* the child's until its exec (kept: when it is done with it is not known) */
+	unsigned pause_ms; /* FINGERPRINT_TEST_LAUNCH_PAUSE_MS (tests): the child waits so long before its pid */
 } launcher;
 
 static void launch_tell(int fd, int stage, int err)
@@ -1181,11 +1189,25 @@ static void launch_tell(int fd, int stage, int err)
 		_exit(EXIT_INTERNAL);
 }
 
-static _Noreturn void child_main(const struct launcher *l)
+static int child_main(void *arg)
 {
-	/* Every signal but SIGKILL is blocked (thread_start) until the command's mask is put back. */
+	const struct launcher *l = arg;
+	char go;
+	ssize_t n;
+
+	/* Signals stay blocked (thread_start) until the exec, but for SIGKILL, SIGSTOP and glibc's own. */
+	child_reset_signals(l->reserved);
+	if (l->pause_ms) {
+		struct timespec t = { l->pause_ms / 1000, (long)(l->pause_ms % 1000) * 1000000 };
+		while (nanosleep(&t, &t) < 0 && errno == EINTR)
+			;
+	}
 	launch_tell(l->ready[1], LAUNCH_READY, (int)getpid());
-	kill(getpid(), SIGSTOP); /* raise() would name the launch thread: it reads the thread's own id */
+	do
+		n = read(l->go[0], &go, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		_exit(EXIT_INTERNAL); /* the tracer is gone */
 	/*
 	 * setuid and setgid bits and file capabilities never take effect under
 	 * tracing: the seccomp filter needs no_new_privs, and --no-seccomp must
@@ -1200,7 +1222,7 @@ static _Noreturn void child_main(const struct launcher *l)
 		launch_tell(l->err[1], LAUNCH_SECCOMP, -r);
 		_exit(EXIT_INTERNAL);
 	}
-	child_reset_signals(&l->mask, l->reserved);
+	sigprocmask(SIG_SETMASK, &l->mask, NULL);
 	execv(command_path, opts->argv);
 	if (errno == ENOEXEC) {
 		/* Like execvp: a file without #! and not ELF runs as a shell script. */
@@ -1213,6 +1235,21 @@ static _Noreturn void child_main(const struct launcher *l)
 }
 
 /*
+ * Whether the child may be a CLONE_VM one: not under valgrind (its
+ * preload library is in LD_PRELOAD), which cannot run it, nor in a
+ * sanitizer build, where ASan cannot tell the child's stack.
+ */
+static bool clone_vm_ok(void)
+{
+#ifdef FP_SANITIZERS
+	return false;
+#else
+	const char *p = getenv("LD_PRELOAD");
+	return !p || !strstr(p, "/vgpreload_");
+#endif
+}
+
+/*
  * The launch thread. It outlives the command: a command's parent death
  * signal (PR_SET_PDEATHSIG) comes when the thread that made it ends, so
  * it ends with fingerprint, as a forking tracer's main thread would.
@@ -1220,12 +1257,16 @@ static _Noreturn void child_main(const struct launcher *l)
 static void *launcher_main(void *arg)
 {
 	struct launcher *l = arg;
-	pid_t r = vfork();
-	if (r == 0)
-		child_main(l);
+	pid_t r;
+	if (clone_vm_ok()) {
+		r = clone(child_main, l->stack + LAUNCH_STACK, CLONE_VM | SIGCHLD, l);
+	} else if ((r = fork()) == 0) {
+		_exit(child_main(l));
+	}
 	if (r < 0)
-		launch_tell(l->ready[1], LAUNCH_VFORK, errno);
+		launch_tell(l->ready[1], LAUNCH_CLONE, errno);
 	close(l->ready[1]);
+	close(l->go[0]);
 	close(l->err[1]);
 	while (r > 0)
 		pause(); /* every signal is blocked here (thread_start) */
@@ -1242,7 +1283,7 @@ static bool launch_read(int fd, struct launch_msg *m)
 	return n == (ssize_t)sizeof(*m);
 }
 
-/* The launch's first word: the child's pid, or fingerprint dies of vfork's failure. */
+/* The launch's first word: the child's pid, or fingerprint dies of clone's failure. */
 static pid_t launch_wait_ready(int fd)
 {
 	struct launch_msg m;
@@ -1251,7 +1292,7 @@ static pid_t launch_wait_ready(int fd)
 	if (m.stage == LAUNCH_READY)
 		return (pid_t)m.err;
 	errno = m.err;
-	die_errno(EXIT_INTERNAL, "vfork");
+	die_errno(EXIT_INTERNAL, "clone");
 }
 
 static pid_t launch(int *errfd)
@@ -1264,8 +1305,13 @@ static pid_t launch(int *errfd)
 		result->start_errno = -r;
 		return -1;
 	}
-	if (pipe2(l->ready, O_CLOEXEC) < 0 || pipe2(l->err, O_CLOEXEC) < 0)
+	if (pipe2(l->ready, O_CLOEXEC) < 0 || pipe2(l->go, O_CLOEXEC) < 0 || pipe2(l->err, O_CLOEXEC) < 0)
 		die_errno(EXIT_INTERNAL, "pipe");
+	const char *pause_ms = getenv("FINGERPRINT_TEST_LAUNCH_PAUSE_MS");
+	l->pause_ms = pause_ms ? (unsigned)atoi(pause_ms) : 0;
+	l->stack = mmap(NULL, LAUNCH_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (l->stack == MAP_FAILED)
+		die_errno(EXIT_INTERNAL, "mmap");
 	size_t argc = 0;
 	while (opts->argv[argc])
 		argc++;
@@ -1285,11 +1331,12 @@ static pid_t launch(int *errfd)
 	pthread_detach(t);
 	pid_t pid = launch_wait_ready(l->ready[0]);
 	close(l->ready[0]);
-	int status;
-	if (waitpid(pid, &status, WSTOPPED) < 0 || !WIFSTOPPED(status)) {
-		kill(pid, SIGKILL);
-		die(EXIT_INTERNAL, "the command's process did not start");
-	}
+	/*
+	 * The child has its own dispositions now: the command keeps the SIGPIPE
+	 * disposition it was given. A child gone before its word, and later a
+	 * closed standard output (-o -), are then an EPIPE error, not death.
+	 */
+	signal(SIGPIPE, SIG_IGN);
 	long options = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
 		       PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL;
 	if (opts->seccomp)
@@ -1302,7 +1349,13 @@ static pid_t launch(int *errfd)
 			  err == EPERM ? " (ptrace may be restricted: see /proc/sys/kernel/yama/ptrace_scope)" : "");
 	}
 	first_pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	kill(pid, SIGCONT);
+	/* Without the filter nothing would stop the exec: a first stop, after which every call stops. */
+	if (!opts->seccomp && ptrace(PTRACE_INTERRUPT, pid, 0L, 0L) < 0 && errno != ESRCH)
+		die_errno(EXIT_INTERNAL, "cannot stop the command (ptrace)");
+	/* A child gone since: its end comes to the wait loop. */
+	if (write(l->go[1], "", 1) < 0 && errno != EPIPE)
+		die_errno(EXIT_INTERNAL, "cannot start the command");
+	close(l->go[1]);
 	*errfd = l->err[0];
 	return pid;
 }
@@ -1462,9 +1515,6 @@ void tracer_run(const struct tracer_opts *o, struct manifest *m, struct trace_re
 	first_pid = launch(&errfd);
 	if (first_pid < 0)
 		return;
-	/* After the fork: the command keeps the SIGPIPE disposition it was given. A closed
-	 * standard output (-o -) is then an EPIPE error, not death by SIGPIPE. */
-	signal(SIGPIPE, SIG_IGN);
 	struct proc *p = proc_new(first_pid, NULL, NULL);
 	p->flags |= PROC_STARTUP;
 	start_group(p, getpid(), NULL);

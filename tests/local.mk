@@ -136,6 +136,7 @@ FP_SHELL_TESTS = \
 	tests/special-paths.test \
 	tests/races.test \
 	tests/launch.test \
+	tests/launch-stop.test \
 	tests/schema.test \
 	tests/interrupt.test \
 	tests/tracee-faults.test \
