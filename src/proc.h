@@ -38,7 +38,6 @@ struct tgroup {
 
 enum proc_flags {
 	PROC_IN_SYSCALL = 1 << 0,  /* between a watched entry and its exit stop */
-	PROC_STARTUP = 1 << 1,     /* the launched child before its first exec */
 	PROC_EXEC_SEEN = 1 << 2,   /* PTRACE_EVENT_EXEC arrived for the pending exec */
 	PROC_ADOPTED = 1 << 3,     /* its first stop came before its parent's fork event */
 	PROC_NO_EXIT = 1 << 4,     /* in a watched syscall whose exit stop is not wanted (a known exec) */

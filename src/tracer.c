@@ -983,7 +983,6 @@ static void on_exec(struct event *ev)
 	/* With callers on, the unwinder places the loader from the entry (no maps read for its opens). */
 	if (!mf->callers)
 		at.entry = 0;
-	p->flags &= ~PROC_STARTUP;
 	syscalls_exec_done(p, &at);
 	if (p->flags & PROC_EVENT)
 		events_exec(p);
@@ -1061,10 +1060,8 @@ static bool dispatch_event(struct event *ev)
 		on_exec(ev);
 		break;
 	case EV_GROUP_STOP:
-		/* The launch's own stop is lifted; a real one stays stopped until SIGCONT. */
-		if (ev->p->flags & PROC_STARTUP)
-			resume(ev->p, ev->tid, 0);
-		else if (ptrace(PTRACE_LISTEN, ev->tid, 0L, 0L) < 0 && errno != ESRCH)
+		/* It stays stopped until SIGCONT (the launch never stops its child). */
+		if (ptrace(PTRACE_LISTEN, ev->tid, 0L, 0L) < 0 && errno != ESRCH)
 			manifest_warn(mf, "ptrace-listen", "PTRACE_LISTEN on %d: %s", (int)ev->tid, strerror(errno));
 		break;
 	case EV_TRAP:
@@ -1163,11 +1160,13 @@ static void child_reset_signals(const unsigned long *reserved)
  * a SIGSTOP to fingerprint then stops it at once, and a SIGCONT cannot
  * let the child run on untraced. The child uses the launch thread's
  * thread-local data (errno), so that thread does nothing meanwhile but
- * pause; it calls no function that takes a lock or allocates: what it
- * needs is made before. The launch thread closes its copies of the
- * child's ends of the pipes once it is made: the main thread's read of
- * `ready` then ends however the child ends. Under valgrind and in a
- * sanitizer build the child is a fork (clone_vm_ok).
+ * pause. The child calls no function that takes a lock or allocates (what
+ * it needs is made before), and no thread loads a library (dlopen) until
+ * its exec, since the child binds its calls to libc lazily. Each side
+ * closes its copies of the other's pipe ends: the main thread's read of
+ * `ready` ends however the child ends, and the child's read of `go`
+ * however fingerprint does. Under valgrind and in a sanitizer build the
+ * child is a fork (clone_vm_ok).
  */
 #define LAUNCH_STACK (256 * 1024)
 
@@ -1195,6 +1194,10 @@ static int child_main(void *arg)
 	char go;
 	ssize_t n;
 
+	/* Its copies of the tracer's ends: with go[1] open here, the read below would never see the tracer gone. */
+	close(l->go[1]);
+	close(l->ready[0]);
+	close(l->err[0]);
 	/* Signals stay blocked (thread_start) until the exec, but for SIGKILL, SIGSTOP and glibc's own. */
 	child_reset_signals(l->reserved);
 	if (l->pause_ms) {
@@ -1241,7 +1244,7 @@ static int child_main(void *arg)
  */
 static bool clone_vm_ok(void)
 {
-#ifdef FP_SANITIZERS
+#if defined(FP_SANITIZERS) || defined(__SANITIZE_ADDRESS__)
 	return false;
 #else
 	const char *p = getenv("LD_PRELOAD");
@@ -1312,6 +1315,7 @@ static pid_t launch(int *errfd)
 	l->stack = mmap(NULL, LAUNCH_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 	if (l->stack == MAP_FAILED)
 		die_errno(EXIT_INTERNAL, "mmap");
+	mprotect(l->stack, 4096, PROT_NONE); /* a guard page below it */
 	size_t argc = 0;
 	while (opts->argv[argc])
 		argc++;
@@ -1342,7 +1346,9 @@ static pid_t launch(int *errfd)
 	if (opts->seccomp)
 		options |= PTRACE_O_TRACESECCOMP;
 	if (ptrace(PTRACE_SEIZE, pid, 0L, options) < 0) {
-		int err = errno;
+		int err = errno, status;
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			die(EXIT_INTERNAL, "the command's process did not start");
 		kill(pid, SIGKILL);
 		errno = err;
 		die_errno(EXIT_INTERNAL, "cannot trace the command (ptrace)%s",
@@ -1516,7 +1522,6 @@ void tracer_run(const struct tracer_opts *o, struct manifest *m, struct trace_re
 	if (first_pid < 0)
 		return;
 	struct proc *p = proc_new(first_pid, NULL, NULL);
-	p->flags |= PROC_STARTUP;
 	start_group(p, getpid(), NULL);
 
 	if (status_enabled())
