@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <limits.h>
-#include <poll.h>
 #include <pthread.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
