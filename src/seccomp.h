@@ -7,7 +7,8 @@
  * for the watched syscalls (those syscalls_choose() kept; mmap only with
  * PROT_EXEC) and ALLOW otherwise.
  * Sets no_new_privs first. Returns 0 or -errno. It neither allocates nor
- * takes a lock: the launch calls it in a vfork child (tracer.c).
+ * takes a lock: the launch calls it in a child that shares the tracer's
+ * memory (tracer.c).
  */
 int seccomp_install(void);
 

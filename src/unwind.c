@@ -976,7 +976,7 @@ static bool direct_caller(struct umapping *mp, struct caller *out)
  * libunwind's address space, made at the first whole walk (libunwind
  * loaded then): its accessors are ours but for put_unwind_info.
  */
-static bool make_addr_space(const struct unw_fns *u)
+static void make_addr_space(const struct unw_fns *u)
 {
 	static unw_accessors_t acc;
 	acc = *u->upt_accessors;
@@ -992,14 +992,15 @@ static bool make_addr_space(const struct unw_fns *u)
 	/* Cached per IP, flushed when the snapshot changes (use_snapshot): without
 	 * it every step allocates its unwind info, blocking signals four times. */
 	u->set_caching_policy(addr_space, UNW_CACHE_GLOBAL);
-	return true;
 }
 
 static int walk(struct caller *out)
 {
 	const struct unw_fns *u = unw_fns();
-	if (!u || (!addr_space && !make_addr_space(u)))
+	if (!u)
 		return -ENOSYS;
+	if (!addr_space)
+		make_addr_space(u);
 	unw_cursor_t cur;
 	if (u->init_remote(&cur, addr_space, NULL) < 0)
 		return -EINVAL;
