@@ -164,17 +164,21 @@ static void resume(struct proc *p, pid_t tid, int sig)
 		manifest_warn(mf, "ptrace-restart", "cannot restart %d: %s", (int)tid, strerror(errno));
 }
 
-/* A field ("Tgid", "PPid") of /proc/TID/status, or -errno. */
+/* A field ("Tgid", "PPid") of /proc/TID/status text, or -EINVAL. */
+static pid_t status_value(const char *status, const char *field)
+{
+	char key[16];
+	snprintf(key, sizeof(key), "\n%s:", field);
+	const char *t = strstr(status, key);
+	return t ? (pid_t)strtol(t + strlen(key), NULL, 10) : -EINVAL;
+}
+
+/* A field of /proc/TID/status, or -errno. */
 static pid_t status_field(pid_t tid, const char *field)
 {
 	static struct buf b;
-	char key[16];
 	ssize_t n = proc_read_file(tid, "status", &b);
-	if (n < 0)
-		return (pid_t)n;
-	snprintf(key, sizeof(key), "\n%s:", field);
-	const char *t = strstr(b.data, key);
-	return t ? (pid_t)strtol(t + strlen(key), NULL, 10) : -EINVAL;
+	return n < 0 ? (pid_t)n : status_value(b.data, field);
 }
 
 static pid_t tgid_of(pid_t tid)
@@ -242,7 +246,10 @@ static void start_group(struct proc *p, pid_t ppid, const struct tgroup *parent)
  */
 static struct proc *adopt(pid_t tid)
 {
-	pid_t tgid = tgid_of(tid);
+	/* Its group and its parent, from one read of its status. */
+	static struct buf status;
+	ssize_t n = proc_read_file(tid, "status", &status);
+	pid_t tgid = n < 0 ? (pid_t)n : status_value(status.data, "Tgid");
 	struct proc *leader = tgid > 0 && tgid != tid ? proc_lookup(tgid) : NULL;
 	if (leader) {
 		struct proc *p = proc_new(tid, leader->tg, NULL);
@@ -251,7 +258,7 @@ static struct proc *adopt(pid_t tid)
 		return p;
 	}
 	/* A process: start from its parent, when the parent is known already. */
-	pid_t ppid = status_field(tid, "PPid");
+	pid_t ppid = n < 0 ? (pid_t)n : status_value(status.data, "PPid");
 	struct proc *parent = ppid > 0 ? proc_lookup(ppid) : NULL;
 	struct proc *p = proc_new(tid, NULL, parent ? parent->tg : NULL);
 	start_group(p, parent ? ppid : 0, parent ? parent->tg : NULL);
