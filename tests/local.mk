@@ -8,6 +8,7 @@ check_PROGRAMS += \
 	tests/fixtures/vfork_exec \
 	tests/fixtures/sigstop_self \
 	tests/fixtures/sigstate \
+	tests/fixtures/sigtimer \
 	tests/fixtures/clone3_child \
 	tests/fixtures/spawn \
 	tests/fixtures/forkburst \
@@ -114,6 +115,7 @@ FP_SHELL_TESTS = \
 	tests/atomic.test \
 	tests/symlinks.test \
 	tests/signals.test \
+	tests/open-signals.test \
 	tests/elf-facts.test \
 	tests/hash.test \
 	tests/hash-cache.test \
