@@ -163,13 +163,14 @@ static const struct mf_process *newest_running(const struct manifest *m)
 
 void status_trace(const struct manifest *m)
 {
-	struct line l = { .width = line_width() };
+	struct line l = { .n = 0 };
 	struct timespec now;
 	size_t alive = 0;
 
 	status_due = 0;
 	if (!may_draw(STATUS_INTERVAL_NS - STATUS_TICK_SLACK_NS))
 		return;
+	l.width = line_width(); /* an ioctl: only for a line drawn (the wait loop's timer may tick every 10 ms) */
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	long s = ns_between(&started, &now) / 1000000000L;
 	for (size_t i = 0; i < m->nprocs; i++)
@@ -186,12 +187,13 @@ void status_trace(const struct manifest *m)
 
 void status_progress(size_t done, size_t total)
 {
-	struct line l = { .width = line_width() };
+	struct line l = { .n = 0 };
 	char bar[41];
 	size_t cells = sizeof(bar) - 1;
 
 	if (!total || !may_draw(STATUS_INTERVAL_NS))
 		return;
+	l.width = line_width();
 	if (done > total)
 		done = total;
 	size_t full = done * cells / total;
