@@ -44,6 +44,7 @@ static struct {
 	size_t n, cap, next;
 	struct map by_path; /* path -> struct ahead */
 	size_t used, reread; /* facts taken as read ahead; read again, the file having changed */
+	void (*first)(void); /* run first on the thread (enrich_ahead_first) */
 } ahead = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
 
 static void read_ahead(struct ahead *a)
@@ -59,6 +60,8 @@ static void read_ahead(struct ahead *a)
 static void *ahead_main(void *arg)
 {
 	(void)arg;
+	if (ahead.first)
+		ahead.first();
 	pthread_mutex_lock(&ahead.lock);
 	for (;;) {
 		while (!ahead.stop && ahead.next == ahead.n)
@@ -91,6 +94,11 @@ void enrich_ahead(const char *path)
 		ahead.unwoken = true;
 	}
 	pthread_mutex_unlock(&ahead.lock);
+}
+
+void enrich_ahead_first(void (*fn)(void))
+{
+	ahead.first = fn;
 }
 
 void enrich_ahead_wake(void)

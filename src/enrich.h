@@ -45,6 +45,12 @@ void enrich_ahead(const char *path);
  * for them). enrich_manifest wakes it too.
  */
 void enrich_ahead_wake(void);
+/*
+ * Have `fn` run on that thread when it starts, before any file: after the
+ * command's first exec, on the core the tracer leaves idle. Call before
+ * tracing.
+ */
+void enrich_ahead_first(void (*fn)(void));
 
 /* Read the ELF facts or the #! line of `path` into `f`; counts a warning when unreadable. */
 void enrich_facts(struct manifest *m, const char *path, struct mf_facts *f);

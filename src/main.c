@@ -145,6 +145,8 @@ int main(int argc, char **argv)
 	m->traced = true;
 	m->callers = cli.callers;
 	m->new_object = enrich_ahead;
+	if (cli.callers)
+		enrich_ahead_first(unwind_preload);
 	topts.seccomp = cli.seccomp;
 	topts.follow_daemons = cli.follow_daemons;
 	topts.busy_wait = cli.busy_wait;

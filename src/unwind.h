@@ -26,6 +26,13 @@ struct caller {
 	                        * set for the first caller named in each such file */
 };
 
+/*
+ * Load what frame rules need (libdw) now, from any thread, so that the
+ * first caller named through the C library does not wait about 1 ms for
+ * it; the unwinder's first use tells a failure, as without.
+ */
+void unwind_preload(void);
+
 /* Add SONAME prefixes ("libfoo.so", or "libfoo") to the skip set. Call before tracing. */
 void unwind_skip_add(const char *soname);
 

@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 #include <pthread.h>
 
+#include "unwind.h"
 #include "util.h"
 
 /* dl_load, or a warning saying why not and what `then` follows. */
@@ -19,6 +20,8 @@ static bool load(const char *soname, int mode, const struct dl_want *w, size_t n
 static struct dw_fns dw;
 static const struct dw_fns *dw_loaded;
 static pthread_once_t dw_once = PTHREAD_ONCE_INIT;
+static char dw_why[512]; /* why not loaded, told by the unwinder's first call (dw_fns) */
+static bool dw_told;
 
 static void dw_load(void)
 {
@@ -30,13 +33,22 @@ static void dw_load(void)
 		{ (void **)&dw.frame_cfa, "dwarf_frame_cfa" },
 		{ (void **)&dw.frame_register, "dwarf_frame_register" },
 	};
-	if (load(LIBDW_SONAME, RTLD_LOCAL, w, sizeof(w) / sizeof(w[0]), "callers are found by whole stack walks"))
+	if (dl_load(LIBDW_SONAME, RTLD_LOCAL, w, sizeof(w) / sizeof(w[0]), dw_why, sizeof(dw_why)))
 		dw_loaded = &dw;
+}
+
+void unwind_preload(void)
+{
+	pthread_once(&dw_once, dw_load);
 }
 
 const struct dw_fns *dw_fns(void)
 {
 	pthread_once(&dw_once, dw_load);
+	if (!dw_loaded && !dw_told) {
+		dw_told = true;
+		warn("warning: %s: callers are found by whole stack walks", dw_why);
+	}
 	return dw_loaded;
 }
 

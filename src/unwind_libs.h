@@ -1,9 +1,11 @@
 /*
  * unwind_libs.c: libdw (frame rules from .eh_frame) and libunwind (whole
- * stack walks) for the unwinder, loaded when first needed. Linked, they
- * would cost every run their loading at startup (about 1.9 ms here, libdw
- * and its compression libraries most of it); a run with --callers=off
- * never uses them, and a whole walk is rare (a frame rule answers).
+ * stack walks) for the unwinder, loaded when first needed (libdw, with
+ * callers on, by unwind_preload on the read-ahead thread once the command
+ * has exec'd). Linked, they would cost every run their loading at startup
+ * (about 1.9 ms here, libdw and its compression libraries most of it); a
+ * run with --callers=off never uses them, and a whole walk is rare (a
+ * frame rule answers).
  */
 #ifndef FP_UNWIND_LIBS_H
 #define FP_UNWIND_LIBS_H
@@ -37,8 +39,9 @@ struct unw_fns {
 };
 
 /*
- * The functions, loaded by the first call (from any thread), or NULL when
- * the library cannot be loaded: a warning says why, once.
+ * The functions, loaded by the first call (or by unwind_preload), or NULL
+ * when the library cannot be loaded: a warning says why, once. Called from
+ * the unwinder's thread (the warning's).
  */
 const struct dw_fns *dw_fns(void);
 const struct unw_fns *unw_fns(void);
