@@ -46,9 +46,10 @@ void enrich_ahead(const char *path);
  */
 void enrich_ahead_wake(void);
 /*
- * Have `fn` run on that thread when it starts, before any file: after the
- * command's first exec, on the core the tracer leaves idle. Call before
- * tracing.
+ * Have `fn` run on that thread when it starts, before any file: at the
+ * tracer's first wait after the first object is recorded (the command's
+ * first exec, or the first process attached), so never while the launched
+ * child still shares fingerprint's memory. Call before tracing.
  */
 void enrich_ahead_first(void (*fn)(void));
 
