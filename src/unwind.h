@@ -28,8 +28,9 @@ struct caller {
 
 /*
  * Load what frame rules need (libdw) now, from any thread, so that the
- * first caller named through the C library does not wait about 1 ms for
- * it; the unwinder's first use tells a failure, as without.
+ * first caller named through the C library waits less for it (the load
+ * takes about 1 ms), or not at all; the unwinder's first use tells a
+ * failure, as without.
  */
 void unwind_preload(void);
 
