@@ -1,6 +1,7 @@
 #include "config.h"
 #include "manifest.h"
 #include "elfinfo.h"
+#include "path.h"
 #include "provenance.h"
 
 #include <ctype.h>
@@ -263,23 +264,6 @@ size_t *map_sorted_slots(const struct map *mp)
 	return v;
 }
 
-/*
- * Paths whose meaning depends on the process that opens them: resolving or
- * stat'ing them from fingerprint would describe fingerprint itself.
- */
-static bool per_process_path(const char *path)
-{
-	static const char *const prefixes[] = { "/proc/", "/dev/fd/" };
-	static const char *const names[] = { "/proc", "/dev/stdin", "/dev/stdout", "/dev/stderr", "/dev/fd" };
-	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
-		if (strncmp(path, prefixes[i], strlen(prefixes[i])) == 0)
-			return true;
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strcmp(path, names[i]) == 0)
-			return true;
-	return false;
-}
-
 /* What real_path remembers of a path it could not resolve. */
 static const char unresolvable[] = "";
 
@@ -349,7 +333,7 @@ static const char *resolved_target(struct manifest *m, struct map *known, const 
 	char real[PATH_MAX];
 	const char *slash = strrchr(path, '/');
 	st->st_mode = 0;
-	if (!slash || slash[1] == '\0' || m->root || per_process_path(path))
+	if (!slash || slash[1] == '\0' || m->root || path_per_process(path))
 		return NULL; /* a host realpath means nothing inside another root, or for /proc/self */
 	if (lstat(path, st) < 0)
 		st->st_mode = 0;
@@ -436,7 +420,7 @@ void manifest_finalize(struct manifest *m)
 		if (is_object(m, f->path) || is_object(m, f->target) || strmap_get(&object_targets, f->path) ||
 		    (f->target && strmap_get(&object_targets, f->target)))
 			continue;
-		f->type = per_process_path(f->path) ? "per-process" : file_type(f->path, &st);
+		f->type = path_per_process(f->path) ? "per-process" : file_type(f->path, &st);
 		m->sorted_files[m->n_files++] = f;
 	}
 	free(files);

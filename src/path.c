@@ -54,6 +54,20 @@ static int push_path(char *out, size_t outsz, size_t *len, const char *p)
 	return 0;
 }
 
+bool path_per_process(const char *path)
+{
+	static const char *const prefixes[] = { "/proc/", "/dev/fd/" };
+	static const char *const names[] = { "/proc", "/dev/stdin", "/dev/stdout", "/dev/stderr", "/dev/fd" };
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (strncmp(path, prefixes[i], strlen(prefixes[i])) == 0)
+			return true;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(path, names[i]) == 0)
+			return true;
+	return false;
+}
+
+
 int path_resolve(char *out, size_t outsz, const char *base, const char *path)
 {
 	/* Work in a buffer of its own: ".." may shorten a long intermediate to fit `out`. */

@@ -19,6 +19,13 @@
 int path_resolve(char *out, size_t outsz, const char *base, const char *path);
 
 /*
+ * Whether the absolute `path` means something else in each process
+ * (/proc/..., /dev/fd/..., /dev/stdin): resolved, stat'ed or read from
+ * fingerprint, it would describe fingerprint itself.
+ */
+bool path_per_process(const char *path);
+
+/*
  * Read the target of the symlink /proc/PID/fd/FD (the path of an open file
  * descriptor of a tracee) into `out`. Returns the length, or -errno.
  * A target that is not a path (pipe:[123], anon_inode:...) gives -ENOENT.

@@ -1168,8 +1168,11 @@ void syscalls_exec_done(struct proc *p, const struct exec_start *at)
 {
 	struct tgroup *g = p->tg;
 	struct mf_process *rec = g->rec;
+	/* A path through /proc/self or /dev/fd (a program running itself again,
+	 * fexecve) names the file in fingerprint's own process: the program is
+	 * recorded by the file the kernel ran (/proc/PID/exe) instead. */
 	bool pending = (p->flags & PROC_IN_SYSCALL) && p->sc.se && p->sc.se->family == SC_EXEC &&
-		       p->sc.path_len > 0;
+		       p->sc.path_len > 0 && !path_per_process(p->sc.path);
 	struct mf_binary *b = pending ? manifest_add_binary(mf, p->sc.path) : NULL;
 	struct stat st;
 	bool found;
