@@ -67,7 +67,6 @@ bool path_per_process(const char *path)
 	return false;
 }
 
-
 int path_resolve(char *out, size_t outsz, const char *base, const char *path)
 {
 	/* Work in a buffer of its own: ".." may shorten a long intermediate to fit `out`. */
