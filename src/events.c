@@ -19,6 +19,7 @@
 #include "proc.h"
 #include "syscalls.h"
 #include "tracee_mem.h"
+#include "tracer.h"
 #include "unwind.h"
 #include "util.h"
 
@@ -531,15 +532,17 @@ static int write_ring(void)
 	return json_out_commit(&o);
 }
 
-static void on_usr1(int sig)
+static void on_usr1(int sig, siginfo_t *si, void *uc)
 {
 	(void)sig;
-	dump_requested = 1;
+	(void)uc;
+	if (!tracer_signal_from_tracee(si))
+		dump_requested = 1;
 }
 
 void events_catch_dump(void)
 {
-	struct sigaction sa = { .sa_handler = on_usr1 };
+	struct sigaction sa = { .sa_sigaction = on_usr1, .sa_flags = SA_SIGINFO };
 	sigemptyset(&sa.sa_mask);
 	/* No SA_RESTART: the tracer's wait returns EINTR and polls. */
 	sigaction(SIGUSR1, &sa, NULL);

@@ -27,7 +27,8 @@ void events_open(const char *path, size_t tail, bool callers);
 
 /*
  * Catch SIGUSR1 (--events-tail): without SA_RESTART, so that the tracer's
- * wait returns EINTR; events_poll() then writes the ring.
+ * wait returns EINTR; events_poll() then writes the ring. One sent by a
+ * traced process (kill -USR1 0 in the command) is ignored.
  */
 void events_catch_dump(void);
 

@@ -44,22 +44,40 @@ static void remove_tmp(void)
 		unlink(tmp);
 }
 
-/* A fatal signal fingerprint does not handle otherwise: remove the temporary file and die of it. */
-static void on_deadly_signal(int sig)
+/*
+ * A fatal signal fingerprint does not handle otherwise: remove the
+ * temporary file and die of it. One sent by a traced process was meant for
+ * the command's process group, or for the command's parent: ignored.
+ */
+static void on_deadly_signal(int sig, siginfo_t *si, void *uc)
 {
+	(void)uc;
+	if (tracer_signal_from_tracee(si))
+		return;
 	remove_tmp();
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
 
+/*
+ * Every signal whose default kills fingerprint and that was not ignored,
+ * but SIGKILL, the interrupts (tracer_catch_interrupts) and glibc's own.
+ */
 static void remove_output_on_deadly_signals(void)
 {
-	static const int sigs[] = { SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF, SIGXCPU, SIGXFSZ };
-	struct sigaction sa = { .sa_handler = on_deadly_signal }, old;
+	struct sigaction sa = { .sa_sigaction = on_deadly_signal, .sa_flags = SA_SIGINFO | SA_RESTART }, old;
 	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_DFL)
-			sigaction(sigs[i], &sa, NULL);
+	for (int sig = 1; sig <= SIGRTMAX; sig++) {
+		switch (sig) {
+		case SIGKILL: case SIGSTOP: case SIGTSTP: case SIGTTIN: case SIGTTOU: case SIGCONT:
+		case SIGCHLD: case SIGURG: case SIGWINCH: case SIGINT: case SIGTERM: case SIGHUP:
+			continue;
+		}
+		if (sig >= 32 && sig < SIGRTMIN)
+			continue;
+		if (sigaction(sig, NULL, &old) == 0 && old.sa_handler == SIG_DFL)
+			sigaction(sig, &sa, NULL);
+	}
 }
 
 static double seconds_since(const struct timespec *t0)

@@ -86,8 +86,49 @@ static void say(const char *a, const char *b, const char *c)
 		return;
 }
 
-static void on_interrupt(int sig)
+bool tracer_signal_from_tracee(const siginfo_t *si)
 {
+	if (si->si_code != SI_USER && si->si_code != SI_QUEUE && si->si_code != SI_TKILL)
+		return false;
+	pid_t self = getpid();
+	if (si->si_pid <= 0 || si->si_pid == self)
+		return false;
+	/* Async-signal-safe calls only: no snprintf, no stdio, no strtol. */
+	char path[32] = "/proc/", digits[12], buf[4096];
+	size_t len = strlen(path), n = 0;
+	for (unsigned v = (unsigned)si->si_pid; v; v /= 10)
+		digits[n++] = (char)('0' + v % 10);
+	while (n)
+		path[len++] = digits[--n];
+	memcpy(path + len, "/status", sizeof("/status"));
+	int saved_errno = errno;
+	ssize_t got = -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		got = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+	}
+	errno = saved_errno;
+	if (got <= 0)
+		return false;
+	buf[got] = '\0';
+	const char *t = strstr(buf, "\nTracerPid:");
+	if (!t)
+		return false;
+	t += strlen("\nTracerPid:");
+	while (*t == ' ' || *t == '\t')
+		t++;
+	long tracer = 0;
+	while (*t >= '0' && *t <= '9' && tracer < INT_MAX / 10)
+		tracer = tracer * 10 + (*t++ - '0');
+	return tracer == self;
+}
+
+static void on_interrupt(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	if (tracer_signal_from_tracee(si))
+		return;
 	int saved_errno = errno;
 	const char *name = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP";
 	struct timespec now;
@@ -124,7 +165,7 @@ static void on_interrupt(int sig)
 
 void tracer_catch_interrupts(void (*quit)(void), bool attach)
 {
-	struct sigaction sa = { .sa_handler = on_interrupt }, old;
+	struct sigaction sa = { .sa_sigaction = on_interrupt, .sa_flags = SA_SIGINFO }, old;
 	quit_hook = quit;
 	catch_attach = attach;
 	sigemptyset(&sa.sa_mask);

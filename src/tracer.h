@@ -7,6 +7,7 @@
 #define FP_TRACER_H
 
 #include <stdbool.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -64,8 +65,18 @@ struct trace_result {
  * 128+N at once. Call before tracer_run; the command starts with the
  * dispositions fingerprint was given. Those ignored are left ignored,
  * except SIGINT and SIGTERM when `attach` (attach mode launches nothing).
+ * One sent by a traced process (tracer_signal_from_tracee) is ignored.
  */
 void tracer_catch_interrupts(void (*quit)(void), bool attach);
+
+/*
+ * Whether `si` (a handler's) is a signal sent by a process fingerprint
+ * traces (its /proc status names fingerprint as TracerPid). Such a signal
+ * reaches fingerprint only because the command shares its process group
+ * (`kill -USR1 0`, `trap 'kill 0' EXIT`) or is its child, and was not
+ * meant for it: the command's processes get their own. Async-signal-safe.
+ */
+bool tracer_signal_from_tracee(const siginfo_t *si);
 
 /* The first of those signals received so far, or 0. */
 int tracer_interrupted(void);

@@ -116,6 +116,7 @@ FP_SHELL_TESTS = \
 	tests/symlinks.test \
 	tests/signals.test \
 	tests/open-signals.test \
+	tests/group-signals.test \
 	tests/exec-proc-self.test \
 	tests/elf-facts.test \
 	tests/hash.test \
