@@ -67,6 +67,60 @@ bool path_per_process(const char *path)
 	return false;
 }
 
+/* The next component of *p (slashes before it skipped): its start, its length in *n, *p moved past it. */
+static const char *next_component(const char **p, size_t *n)
+{
+	const char *s = *p;
+	while (*s == '/')
+		s++;
+	const char *e = s;
+	while (*e && *e != '/')
+		e++;
+	*n = (size_t)(e - s);
+	*p = e;
+	return s;
+}
+
+static bool component_is(const char *s, size_t n, const char *want)
+{
+	return n == strlen(want) && memcmp(s, want, n) == 0;
+}
+
+/* Whether [s, s+n) is the decimal `pid`. */
+static bool component_is_pid(const char *s, size_t n, pid_t pid)
+{
+	char buf[16];
+	int len = snprintf(buf, sizeof(buf), "%d", (int)pid);
+	return pid > 0 && len > 0 && n == (size_t)len && memcmp(s, buf, n) == 0;
+}
+
+enum path_proc_link path_proc_link(const char *path, pid_t tgid, pid_t tid, const char **rest)
+{
+	const char *p = path, *s;
+	size_t n;
+	if (path[0] != '/')
+		return PROC_LINK_NONE;
+	s = next_component(&p, &n);
+	if (!component_is(s, n, "proc"))
+		return PROC_LINK_NONE;
+	s = next_component(&p, &n);
+	bool own = component_is(s, n, "self") || component_is_pid(s, n, tgid) || component_is_pid(s, n, tid);
+	if (!own && !component_is(s, n, "thread-self"))
+		return PROC_LINK_NONE;
+	s = next_component(&p, &n);
+	if (own && component_is(s, n, "task")) {
+		s = next_component(&p, &n);
+		if (!component_is_pid(s, n, tid) && !component_is_pid(s, n, tgid))
+			return PROC_LINK_NONE;
+		s = next_component(&p, &n);
+	}
+	enum path_proc_link kind = component_is(s, n, "cwd") ? PROC_LINK_CWD :
+				   component_is(s, n, "root") ? PROC_LINK_ROOT : PROC_LINK_NONE;
+	if (kind != PROC_LINK_NONE)
+		*rest = p;
+	return kind;
+}
+
 int path_resolve(char *out, size_t outsz, const char *base, const char *path)
 {
 	/* Work in a buffer of its own: ".." may shorten a long intermediate to fit `out`. */

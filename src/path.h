@@ -25,6 +25,19 @@ int path_resolve(char *out, size_t outsz, const char *base, const char *path);
  */
 bool path_per_process(const char *path);
 
+enum path_proc_link { PROC_LINK_NONE, PROC_LINK_CWD, PROC_LINK_ROOT };
+
+/*
+ * Whether the absolute `path` goes through the calling process's own cwd or
+ * root link in /proc: /proc/self/cwd, /proc/thread-self/root,
+ * /proc/TGID/cwd, /proc/TID/task/TID/root... (`tgid` and `tid` name the
+ * caller). For that process it means its working directory or its root
+ * followed by *rest, which is set to the part after the link ("" or
+ * "/..."); resolved from fingerprint it would mean fingerprint's.
+ * A link of another process (/proc/1/root) gives PROC_LINK_NONE.
+ */
+enum path_proc_link path_proc_link(const char *path, pid_t tgid, pid_t tid, const char **rest);
+
 /*
  * Read the target of the symlink /proc/PID/fd/FD (the path of an open file
  * descriptor of a tracee) into `out`. Returns the length, or -errno.

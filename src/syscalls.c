@@ -339,6 +339,34 @@ void syscalls_resumed(struct proc *p, bool execd)
 }
 
 /*
+ * raw (relative to *dir when relative) goes through /proc: when it is p's
+ * own cwd or root link (/proc/self/cwd/x), the path that means the same
+ * without it, with *dir set to go with it; else raw itself. NULL when p's
+ * cwd is needed and cannot be read.
+ */
+static const char *own_proc_link(struct proc *p, const char **dir)
+{
+	static char joined[2 * PATH_MAX + 2], linked[PATH_MAX + 2];
+	const char *path = raw, *rest;
+	if (raw[0] != '/') {
+		snprintf(joined, sizeof(joined), "%s/%s", *dir, raw);
+		path = joined;
+	}
+	switch (path_proc_link(path, p->tg->tgid, p->tid, &rest)) {
+	case PROC_LINK_CWD:
+		if (!(*dir = cwd_of(p)))
+			return NULL;
+		snprintf(linked, sizeof(linked), ".%s", rest);
+		return linked;
+	case PROC_LINK_ROOT:
+		snprintf(linked, sizeof(linked), "/%s", rest);
+		return linked;
+	default:
+		return raw;
+	}
+}
+
+/*
  * Read the path argument at `addr` and resolve it against `dirfd` into
  * p->sc.path. An empty path names dirfd itself when `empty_ok`.
  */
@@ -377,7 +405,10 @@ static bool read_path(struct proc *p, int dirfd, uint64_t addr, bool empty_ok)
 		if (!dir)
 			return false;
 	}
-	r = path_resolve(p->sc.path, sizeof(p->sc.path), dir, raw);
+	const char *path = raw;
+	if (strncmp(raw[0] == '/' ? raw : dir, "/proc/", 6) == 0 && !(path = own_proc_link(p, &dir)))
+		return false;
+	r = path_resolve(p->sc.path, sizeof(p->sc.path), dir, path);
 	if (r < 0) {
 		read_failed(p, "resolved path", r);
 		return false;
