@@ -291,6 +291,9 @@ static void decode_args(struct buf *b, pid_t tid, const struct sysent *se, const
 	} else if (strcmp(n, "creat") == 0) {
 		put_dirfd_path(b, tid, a, 0);
 		put_mode(b, "mode", a[1]);
+	} else if (strcmp(n, "open_by_handle_at") == 0) {
+		putf(b, "\"mount_fd\":%d,\"flags\":", (int)a[0]);
+		put_open_flags(b, a[2]);
 	} else if (strcmp(n, "openat2") == 0) {
 		put_dirfd_path(b, tid, a, 1);
 		put_how(b, tid, a[2], a[3]);

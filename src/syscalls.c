@@ -40,6 +40,8 @@ HANDLER(open);
 HANDLER(openat);
 HANDLER(openat2);
 HANDLER(creat);
+HANDLER(open_by_handle_at);
+HANDLER(io_uring_setup);
 HANDLER(execve);
 HANDLER(execveat);
 HANDLER(mmap);
@@ -103,6 +105,9 @@ void syscalls_choose(trace_set set)
 			 * surely_opens and refusal detection need them.
 			 */
 			int call = t[nr].entry ? trace_filter_lookup(t[nr].name) : -1;
+			/* open_by_handle_at, and io_uring_setup (a ring's opens are openat's), go with openat. */
+			if (call < 0 && (t[nr].family == SC_OPEN || t[nr].family == SC_URING))
+				call = TRACE_OPENAT;
 			off[abi][nr] = call >= 0 && !(set & TRACE_BIT(call));
 		}
 	}
@@ -417,16 +422,22 @@ static bool read_path(struct proc *p, int dirfd, uint64_t addr, bool empty_ok)
 	return true;
 }
 
+/* The access open(2) `flags` ask for. */
+static unsigned open_access(uint64_t flags)
+{
+	switch (flags & O_ACCMODE) {
+	case O_WRONLY: return ACCESS_WRITE;
+	case O_RDWR: return ACCESS_READ | ACCESS_WRITE;
+	default: return ACCESS_READ;
+	}
+}
+
 /* The open family: the path at arg `addr`, relative to `dirfd`, with open(2) `flags`. */
 static bool decode_open(struct proc *p, int dirfd, uint64_t addr, uint64_t flags)
 {
 	if (!read_path(p, dirfd, addr, false))
 		return false;
-	switch (flags & O_ACCMODE) {
-	case O_WRONLY: p->sc.access = ACCESS_WRITE; break;
-	case O_RDWR: p->sc.access = ACCESS_READ | ACCESS_WRITE; break;
-	default: p->sc.access = ACCESS_READ; break;
-	}
+	p->sc.access = open_access(flags);
 	/* Whether O_CREAT will create it: only checked when asked to create. */
 	if ((flags & O_CREAT) && ((flags & O_EXCL) || (access(p->sc.path, F_OK) < 0 && errno == ENOENT)))
 		p->sc.access |= ACCESS_CREATED;
@@ -715,6 +726,19 @@ HANDLER(openat2)
 	}
 	return open_entry(p, (int)a[0], a[1], how.flags, openat2_plain(&how, a[3]));
 }
+
+/*
+ * open_by_handle_at: a file handle (from name_to_handle_at) names the file,
+ * not a path; the descriptor it returns does, at the exit.
+ */
+HANDLER(open_by_handle_at)
+{
+	p->sc.access = open_access(a[2]);
+	return true;
+}
+
+/* The exit says whether the ring was set up. */
+HANDLER(io_uring_setup) { (void)p; (void)a; return true; }
 
 /*
  * The exec family: the path is kept for PTRACE_EVENT_EXEC (it names a
@@ -1057,6 +1081,16 @@ static void nested_tracer_refused(struct proc *p)
 	}
 }
 
+/* open_by_handle_at returned `fd`: the file is recorded by the path of that descriptor. */
+static void record_handle_open(struct proc *p, int fd)
+{
+	int r = fd_path(p, fd);
+	if (r < 0)
+		read_failed(p, "path of a descriptor opened by handle", r);
+	else
+		record_open(p, base, false);
+}
+
 static void refresh_cwd(struct proc *p)
 {
 	int r = read_cwd(p);
@@ -1071,7 +1105,9 @@ void syscalls_exit(struct proc *p, int64_t rval, bool is_error)
 
 	switch (p->sc.se->family) {
 	case SC_OPEN:
-		if (path && !is_error)
+		if (!path && !is_error && p->sc.se->entry == SEN(open_by_handle_at))
+			record_handle_open(p, (int)rval);
+		else if (path && !is_error)
 			record_open(p, path, false);
 		else if (path && probe)
 			manifest_add_missing(mf, path, p->tg->binary);
@@ -1103,6 +1139,12 @@ void syscalls_exit(struct proc *p, int64_t rval, bool is_error)
 		break;
 	case SC_AFFINITY:
 		tracer_affinity_exit(p, p->sc.se->entry == SEN(setaffinity), rval, is_error);
+		break;
+	case SC_URING:
+		if (!is_error)
+			manifest_warn(mf, "io-uring", "%s (process %d) set up an io_uring: files it opens through the ring "
+				      "(IORING_OP_OPENAT) are not seen, so not recorded", p->tg->binary ? p->tg->binary :
+				      "a process", (int)p->tg->tgid);
 		break;
 	}
 }

@@ -25,6 +25,7 @@ enum sc_family {
 	SC_ROOT,  /* chroot, unshare: a thread's root or namespaces may change (no exit stop) */
 	SC_CREDS, /* set*id, setgroups, capset, landlock_restrict_self: what it may open may change (no exit stop) */
 	SC_PRCTL, /* prctl, watched only with one of PRCTL_CAPS_OPTIONS in arg 0: the same, from its next exec */
+	SC_URING, /* io_uring_setup: what a ring opens is not seen, which the manifest's warnings say */
 };
 
 /* The prctl options that change the capabilities of the next exec (<sys/prctl.h>). */

@@ -9,6 +9,7 @@ check_PROGRAMS += \
 	tests/fixtures/sigstop_self \
 	tests/fixtures/sigstate \
 	tests/fixtures/sigtimer \
+	tests/fixtures/unseen_opens \
 	tests/fixtures/clone3_child \
 	tests/fixtures/spawn \
 	tests/fixtures/forkburst \
@@ -117,6 +118,7 @@ FP_SHELL_TESTS = \
 	tests/signals.test \
 	tests/open-signals.test \
 	tests/group-signals.test \
+	tests/unseen-opens.test \
 	tests/exec-proc-self.test \
 	tests/elf-facts.test \
 	tests/hash.test \
