@@ -50,7 +50,7 @@ static int emit_abi(struct prog *pr, enum sc_abi abi)
 		if (!syscalls_watched(abi, nr) || t[nr].family == SC_MMAP || t[nr].family == SC_PRCTL)
 			continue;
 		r |= emit(pr, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 1));
-		r |= emit(pr, RET(SECCOMP_RET_TRACE));
+		r |= emit(pr, RET(SECCOMP_RET_TRACE | SECCOMP_FP_DATA));
 	}
 	for (size_t nr = 0; nr < n; nr++) {
 		if (!syscalls_watched(abi, nr) || t[nr].family != SC_MMAP)
@@ -59,7 +59,7 @@ static int emit_abi(struct prog *pr, enum sc_abi abi)
 		r |= emit(pr, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 3));
 		r |= emit(pr, LOAD(ARG_LO_OFF(2)));
 		r |= emit(pr, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, PROT_EXEC, 0, 1));
-		r |= emit(pr, RET(SECCOMP_RET_TRACE));
+		r |= emit(pr, RET(SECCOMP_RET_TRACE | SECCOMP_FP_DATA));
 	}
 	static const int opts[] = PRCTL_CAPS_OPTIONS;
 	const unsigned n_opts = sizeof(opts) / sizeof(opts[0]);
@@ -73,7 +73,7 @@ static int emit_abi(struct prog *pr, enum sc_abi abi)
 		for (unsigned i = 0; i < n_opts; i++)
 			r |= emit(pr, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)opts[i],
 								   n_opts - 1 - i, i + 1 == n_opts ? 1 : 0));
-		r |= emit(pr, RET(SECCOMP_RET_TRACE));
+		r |= emit(pr, RET(SECCOMP_RET_TRACE | SECCOMP_FP_DATA));
 	}
 	r |= emit(pr, RET(SECCOMP_RET_ALLOW));
 	return r || pr->len > 255 ? -E2BIG : 0; /* seccomp_install jumps over a whole part: 8 bits */

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/uio.h>
+#include <sys/user.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -904,6 +906,29 @@ static void syscall_entered(struct proc *p, uint32_t arch, uint64_t nr, const ui
 		p->flags |= PROC_IN_SYSCALL;
 }
 
+/*
+ * A seccomp stop that fingerprint's filter did not ask for: a filter the
+ * command installed later returned SECCOMP_RET_TRACE (the newest filter's
+ * data wins over ours). Untraced, the kernel fails such a call with ENOSYS,
+ * as there is no tracer to ask; so it does here: the call is skipped
+ * (number -1, its result left at the -ENOSYS the entry put there) and
+ * nothing is recorded, as nothing happened.
+ */
+static void foreign_trace(struct proc *p, pid_t tid, const struct __ptrace_syscall_info *si)
+{
+	if (p->flags & PROC_EVENT)
+		events_forget(p);
+	p->flags &= ~(PROC_IN_SYSCALL | PROC_EXEC_SEEN | PROC_NO_EXIT);
+	if (ptrace(PTRACE_POKEUSER, tid, (void *)offsetof(struct user_regs_struct, orig_rax), (void *)-1L) < 0 &&
+	    errno != ESRCH)
+		manifest_warn(mf, "syscall-skip", "cannot fail syscall %llu of process %d (its own seccomp filter's "
+			      "SECCOMP_RET_TRACE) with ENOSYS: %s", (unsigned long long)si->seccomp.nr, (int)tid,
+			      strerror(errno));
+	if (verbosity >= 2)
+		info("process %d: syscall %llu stopped by its own seccomp filter (data %#x): failed with ENOSYS",
+		     (int)tid, (unsigned long long)si->seccomp.nr, (unsigned)si->seccomp.ret_data);
+}
+
 static void on_syscall_stop(struct event *ev)
 {
 	struct proc *p = ev->p;
@@ -918,7 +943,9 @@ static void on_syscall_stop(struct event *ev)
 			n_entry_stops++;
 		p->sc.ip = info.instruction_pointer;
 		p->sc.sp = info.stack_pointer;
-		if (info.op == PTRACE_SYSCALL_INFO_SECCOMP) {
+		if (info.op == PTRACE_SYSCALL_INFO_SECCOMP && info.seccomp.ret_data != SECCOMP_FP_DATA) {
+			foreign_trace(p, ev->tid, &info);
+		} else if (info.op == PTRACE_SYSCALL_INFO_SECCOMP) {
 			syscall_entered(p, info.arch, info.seccomp.nr, info.seccomp.args);
 		} else if (info.op == PTRACE_SYSCALL_INFO_ENTRY) {
 			syscall_entered(p, info.arch, info.entry.nr, info.entry.args);

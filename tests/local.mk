@@ -10,6 +10,7 @@ check_PROGRAMS += \
 	tests/fixtures/sigstate \
 	tests/fixtures/sigtimer \
 	tests/fixtures/unseen_opens \
+	tests/fixtures/own_seccomp \
 	tests/fixtures/clone3_child \
 	tests/fixtures/spawn \
 	tests/fixtures/forkburst \
