@@ -4,8 +4,8 @@
 
 /*
  * Install, in the calling process, a filter that returns SECCOMP_RET_TRACE
- * (with SECCOMP_FP_DATA) for the watched syscalls (those syscalls_choose() kept; mmap only with
- * PROT_EXEC) and ALLOW otherwise.
+ * (with SECCOMP_FP_DATA) for the watched syscalls (those syscalls_choose()
+ * kept; mmap only with PROT_EXEC) and ALLOW otherwise.
  * Sets no_new_privs first. Returns 0 or -errno. It neither allocates nor
  * takes a lock: the launch calls it in a child that shares the tracer's
  * memory (tracer.c).
