@@ -79,19 +79,15 @@ static int emit_abi(struct prog *pr, enum sc_abi abi)
 	return r || pr->len > 255 ? -E2BIG : 0; /* seccomp_install jumps over a whole part: 8 bits */
 }
 
-int seccomp_install(void)
+int seccomp_build(struct sock_fprog *out)
 {
-	static struct prog pr;
-	struct prog i386_part = { .len = 0 };
+	static struct prog pr, x64_part, i386_part;
 
-	pr.len = 0;
-	if (emit_abi(&i386_part, ABI_I386) < 0)
+	pr.len = x64_part.len = i386_part.len = 0;
+	if (emit_abi(&i386_part, ABI_I386) < 0 || emit_abi(&x64_part, ABI_X86_64) < 0)
 		return -E2BIG;
 	/* arch == x86_64 ? (fall through to its checks) : (skip them) */
 	emit(&pr, LOAD(offsetof(struct seccomp_data, arch)));
-	struct prog x64_part = { .len = 0 };
-	if (emit_abi(&x64_part, ABI_X86_64) < 0)
-		return -E2BIG;
 	emit(&pr, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, x64_part.len));
 	for (unsigned i = 0; i < x64_part.len; i++)
 		emit(&pr, x64_part.insn[i]);
@@ -101,8 +97,15 @@ int seccomp_install(void)
 		emit(&pr, i386_part.insn[i]);
 	if (emit(&pr, RET(SECCOMP_RET_ALLOW)) < 0)
 		return -E2BIG;
+	*out = (struct sock_fprog){ .len = pr.len, .filter = pr.insn };
+	return 0;
+}
 
-	struct sock_fprog fprog = { .len = pr.len, .filter = pr.insn };
+int seccomp_install(void)
+{
+	struct sock_fprog fprog;
+	if (seccomp_build(&fprog) < 0)
+		return -E2BIG;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return -errno;
 	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog) == 0)

@@ -12,6 +12,14 @@
  */
 int seccomp_install(void);
 
+struct sock_fprog;
+
+/*
+ * Build that filter into *out, whose instructions are static storage (the
+ * next call rebuilds them). Returns 0, or -E2BIG when it does not fit.
+ */
+int seccomp_build(struct sock_fprog *out);
+
 /*
  * The data of the filter's SECCOMP_RET_TRACE (PTRACE_EVENT_SECCOMP's
  * ret_data). A stop with other data comes from a filter the command

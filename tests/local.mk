@@ -51,7 +51,10 @@ tests_fixtures_evlog_LDADD = -lpthread
 # --enable-sanitizers), the fixtures are not.
 check_PROGRAMS += tests/unit/test_path tests/unit/test_maps tests/unit/test_secret tests/unit/test_hashcache \
 	tests/unit/test_trace_filter tests/unit/test_unwind_map tests/unit/test_manifest_text tests/unit/test_cpus \
-	tests/unit/test_targets tests/unit/test_proc
+	tests/unit/test_targets tests/unit/test_proc tests/unit/test_seccomp
+tests_unit_test_seccomp_CFLAGS = $(FP_COMPILE_FLAGS)
+tests_unit_test_seccomp_LDFLAGS = $(FP_LINK_FLAGS)
+tests_unit_test_seccomp_LDADD = $(FP_LIBS)
 tests_unit_test_proc_CFLAGS = $(FP_COMPILE_FLAGS)
 tests_unit_test_proc_LDFLAGS = $(FP_LINK_FLAGS)
 tests_unit_test_proc_LDADD = $(FP_LIBS)
@@ -84,7 +87,7 @@ tests_unit_test_secret_LDADD = $(FP_LIBS)
 tests_unit_test_hashcache_LDADD = $(FP_LIBS)
 TESTS += tests/unit/test_path tests/unit/test_maps tests/unit/test_secret tests/unit/test_hashcache \
 	tests/unit/test_trace_filter tests/unit/test_unwind_map tests/unit/test_manifest_text tests/unit/test_cpus \
-	tests/unit/test_targets tests/unit/test_proc
+	tests/unit/test_targets tests/unit/test_proc tests/unit/test_seccomp
 
 # Shell tests: run src/fingerprint and assert on the manifest with jq.
 FP_SHELL_TESTS = \
