@@ -684,14 +684,24 @@ void tracer_affinity_exit(struct proc *p, bool set, int64_t rval, bool is_error)
 		manifest_warn(mf, "affinity", "cannot show %d its own CPUs: %s", (int)p->tid, strerror(errno));
 }
 
-/* The next wait status, polled for up to BUSY_WAIT_US: waitpid's result, 0 when none came (or not tried). */
-static pid_t busy_wait(int *status)
+/*
+ * The next wait status, polled for up to BUSY_WAIT_US: waitpid's result, 0
+ * when none came. *tried says whether it polled at all (no clock is read
+ * when co-location or the option rules it out).
+ */
+static pid_t busy_wait(int *status, bool *tried)
 {
-	uint64_t t0 = opts->busy_wait ? monotonic_us() : 0;
-	if (!opts->busy_wait || co.pinned || !busy_cpu_free(t0, proc_count())) {
+	*tried = false;
+	if (!opts->busy_wait || co.pinned) {
 		busy.skipped++;
 		return 0;
 	}
+	uint64_t t0 = monotonic_us();
+	if (!busy_cpu_free(t0, proc_count())) {
+		busy.skipped++;
+		return 0;
+	}
+	*tried = true;
 	pid_t tid;
 	do
 		tid = waitpid(-1, status, __WALL | WNOHANG);
@@ -743,12 +753,13 @@ static struct event *next_event(void)
 			result->interrupted_by = interrupted;
 			proc_foreach(kill_tracee, NULL);
 		}
-		pid_t tid = polled ? 0 : busy_wait(&status);
-		if (tid == 0 && !polled) {
+		bool tried = false;
+		pid_t tid = polled ? 0 : busy_wait(&status, &tried);
+		if (tid == 0 && tried) {
 			polled = true;
 			if (events_on)
 				events_poll();
-			continue; /* a signal may have come meanwhile: the checks above again, then sleep */
+			continue; /* a signal may have come while it polled: the checks above again, then sleep */
 		}
 		if (tid == 0)
 			tid = waitpid(-1, &status, __WALL);
