@@ -67,15 +67,20 @@ bool path_per_process(const char *path)
 	return false;
 }
 
-/* The next component of *p (slashes before it skipped): its start, its length in *n, *p moved past it. */
+/* The next component of *p but "." (slashes before it skipped): its start, its length in *n, *p moved past it. */
 static const char *next_component(const char **p, size_t *n)
 {
-	const char *s = *p;
-	while (*s == '/')
-		s++;
-	const char *e = s;
-	while (*e && *e != '/')
-		e++;
+	const char *s = *p, *e;
+	for (;;) {
+		while (*s == '/')
+			s++;
+		e = s;
+		while (*e && *e != '/')
+			e++;
+		if (e - s != 1 || *s != '.')
+			break;
+		s = e;
+	}
 	*n = (size_t)(e - s);
 	*p = e;
 	return s;
@@ -92,6 +97,15 @@ static bool component_is_pid(const char *s, size_t n, pid_t pid)
 	char buf[16];
 	int len = snprintf(buf, sizeof(buf), "%d", (int)pid);
 	return pid > 0 && len > 0 && n == (size_t)len && memcmp(s, buf, n) == 0;
+}
+
+bool path_under_proc(const char *path)
+{
+	size_t n;
+	if (path[0] != '/')
+		return false;
+	const char *s = next_component(&path, &n);
+	return n == 4 && memcmp(s, "proc", 4) == 0;
 }
 
 enum path_proc_link path_proc_link(const char *path, pid_t tgid, pid_t tid, const char **rest)

@@ -25,6 +25,9 @@ int path_resolve(char *out, size_t outsz, const char *base, const char *path);
  */
 bool path_per_process(const char *path);
 
+/* Whether the absolute `path`'s first component (slashes and "." aside) is "proc": /proc, //proc/x, /./proc. */
+bool path_under_proc(const char *path);
+
 enum path_proc_link { PROC_LINK_NONE, PROC_LINK_CWD, PROC_LINK_ROOT };
 
 /*

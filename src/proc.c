@@ -107,9 +107,24 @@ void tgroup_set_parent(struct tgroup *g, struct tgroup *parent)
 	}
 }
 
+/*
+ * Every tid ever in the table, a bit each, up to PID_MAX_LIMIT on 64-bit
+ * (2^22; the pages of the bits never set are never touched). Written on
+ * the tracer's thread only, read by its signal handlers (proc_ever_traced).
+ */
+#define EVER_PIDS (1u << 22)
+static volatile unsigned char ever[EVER_PIDS / 8];
+
+bool proc_ever_traced(pid_t pid)
+{
+	return pid > 0 && (unsigned)pid < EVER_PIDS && (ever[pid / 8] >> (pid % 8) & 1);
+}
+
 struct proc *proc_new(pid_t tid, struct tgroup *group, struct tgroup *parent)
 {
 	struct proc *p = xcalloc(1, sizeof(*p));
+	if (tid > 0 && (unsigned)tid < EVER_PIDS)
+		ever[tid / 8] |= (unsigned char)(1u << (tid % 8));
 	p->tid = tid;
 	p->pidfd = -1;
 	if (group) {

@@ -76,6 +76,12 @@ struct proc *proc_lookup(pid_t tid);
  */
 struct proc *proc_new(pid_t tid, struct tgroup *group, struct tgroup *parent);
 
+/*
+ * Whether `pid` was ever a tid in the table (a process or thread traced in
+ * this session, gone since or not). Async-signal-safe.
+ */
+bool proc_ever_traced(pid_t pid);
+
 /* `g` was made by `parent` (NULL: by none traced), as a fork event says after its first stop. */
 void tgroup_set_parent(struct tgroup *g, struct tgroup *parent);
 

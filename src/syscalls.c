@@ -31,6 +31,7 @@
 static struct manifest *mf;
 static char raw[PATH_MAX];  /* the path as the tracee passed it */
 static char base[PATH_MAX]; /* the directory of a dirfd */
+static bool raw_linked;      /* raw went through the tracee's own /proc link (own_proc_link) */
 static int stale_pidfd = -1; /* a pidfd used: closed after the tracee's resume */
 
 #define SEN(x) sys_##x
@@ -321,6 +322,17 @@ static int fd_path(struct proc *p, int fd)
 	return r;
 }
 
+/* fd_path, less the " (deleted)" the kernel adds for a file unlinked since (as maps_parse_line drops it). */
+static int fd_path_file(struct proc *p, int fd)
+{
+	static const char deleted[] = " (deleted)";
+	const size_t dl = sizeof(deleted) - 1;
+	int n = fd_path(p, fd);
+	if (n > 0 && (size_t)n > dl && strcmp(base + n - dl, deleted) == 0)
+		base[n -= (int)dl] = '\0';
+	return n;
+}
+
 #define PIDFDS_AHEAD_MAX 64 /* open at once: a wide tree of processes must not use up descriptors */
 /* Stops after its exec by which a process names its first descriptor, if it is dynamically linked. */
 #define PIDFD_AHEAD_STOPS 16
@@ -411,8 +423,9 @@ static bool read_path(struct proc *p, int dirfd, uint64_t addr, bool empty_ok)
 			return false;
 	}
 	const char *path = raw;
-	if (strncmp(raw[0] == '/' ? raw : dir, "/proc/", 6) == 0 && !(path = own_proc_link(p, &dir)))
+	if (path_under_proc(raw[0] == '/' ? raw : dir) && !(path = own_proc_link(p, &dir)))
 		return false;
+	raw_linked = path != raw;
 	r = path_resolve(p->sc.path, sizeof(p->sc.path), dir, path);
 	if (r < 0) {
 		read_failed(p, "resolved path", r);
@@ -635,8 +648,9 @@ static bool known_outcome(struct proc *p, int dirfd, uint64_t flags, bool plain)
 	const char *check = raw;
 	struct stat st;
 	/* Any bit of O_TMPFILE but O_DIRECTORY: a temporary file, or EINVAL. */
+	/* Nor a path through the tracee's own /proc link: raw, read from here, would be fingerprint's. */
 	if (no_outcomes || !plain || (flags & O_CREAT) || (flags & (O_TMPFILE & ~O_DIRECTORY)) ||
-	    p->sc.path_len <= 0 || per_process(p->sc.path))
+	    p->sc.path_len <= 0 || per_process(p->sc.path) || raw_linked)
 		return false;
 	if (raw[0] != '/') {
 		int n = dirfd == AT_FDCWD ? snprintf(rel, sizeof(rel), "/proc/%d/cwd/%s", (int)p->tid, raw)
@@ -774,13 +788,9 @@ HANDLER(mmap)
 {
 	if (!(a[2] & PROT_EXEC) || (a[3] & MAP_ANONYMOUS) || (int)a[4] < 0)
 		return false;
-	int n = fd_path(p, (int)a[4]);
+	int n = fd_path_file(p, (int)a[4]);
 	if (n <= 0)
 		return true;
-	static const char deleted[] = " (deleted)"; /* as maps_parse_line drops it */
-	size_t dl = sizeof(deleted) - 1;
-	if ((size_t)n > dl && strcmp(base + n - dl, deleted) == 0)
-		base[n -= dl] = '\0';
 	if (mf->callers && p->tg->refs > 1) {
 		/* Other threads run: patched now only where none of them can be (the loader's reservation). */
 		if (!(a[3] & MAP_FIXED) || !unwind_mapped_early(p->tg, base, a[0], a[5])) {
@@ -1084,7 +1094,7 @@ static void nested_tracer_refused(struct proc *p)
 /* open_by_handle_at returned `fd`: the file is recorded by the path of that descriptor. */
 static void record_handle_open(struct proc *p, int fd)
 {
-	int r = fd_path(p, fd);
+	int r = fd_path_file(p, fd);
 	if (r < 0)
 		read_failed(p, "path of a descriptor opened by handle", r);
 	else

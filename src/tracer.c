@@ -90,12 +90,18 @@ static void say(const char *a, const char *b, const char *c)
 
 bool tracer_signal_from_tracee(const siginfo_t *si)
 {
-	if (si->si_code != SI_USER && si->si_code != SI_QUEUE && si->si_code != SI_TKILL)
+	if (catch_attach || (si->si_code != SI_USER && si->si_code != SI_QUEUE && si->si_code != SI_TKILL))
 		return false;
 	pid_t self = getpid();
-	if (si->si_pid <= 0 || si->si_pid == self)
+	if (si->si_pid <= 0 || si->si_pid == self || !proc_ever_traced(si->si_pid))
 		return false;
-	/* Async-signal-safe calls only: no snprintf, no stdio, no strtol. */
+	/*
+	 * Traced once: still, or gone (a sender that exited at once may be
+	 * reaped before this handler runs, its /proc entry with it), or a
+	 * zombie let go. Alive and traced by no one, the pid was reused by a
+	 * process of the outside. Async-signal-safe calls only: no snprintf,
+	 * no stdio, no strtol.
+	 */
 	char path[32] = "/proc/", digits[12], buf[4096];
 	size_t len = strlen(path), n = 0;
 	for (unsigned v = (unsigned)si->si_pid; v; v /= 10)
@@ -112,11 +118,18 @@ bool tracer_signal_from_tracee(const siginfo_t *si)
 	}
 	errno = saved_errno;
 	if (got <= 0)
-		return false;
+		return true;
 	buf[got] = '\0';
-	const char *t = strstr(buf, "\nTracerPid:");
+	const char *state = strstr(buf, "\nState:"), *t = strstr(buf, "\nTracerPid:");
+	if (state) {
+		state += strlen("\nState:");
+		while (*state == ' ' || *state == '\t')
+			state++;
+		if (*state == 'Z' || *state == 'X')
+			return true;
+	}
 	if (!t)
-		return false;
+		return true;
 	t += strlen("\nTracerPid:");
 	while (*t == ' ' || *t == '\t')
 		t++;
@@ -742,6 +755,8 @@ static struct event *next_event(void)
 		colocate_update();
 		if (status_due)
 			status_trace(mf);
+		if (events_on)
+			events_poll(); /* a SIGUSR1 (--events-tail): it interrupts the wait, or came while a stop was served */
 		if (opts->n_attach) {
 			if (!detaching && (interrupted || attach_time_up())) {
 				result->interrupted_by = interrupted;
@@ -757,15 +772,11 @@ static struct event *next_event(void)
 		pid_t tid = polled ? 0 : busy_wait(&status, &tried);
 		if (tid == 0 && tried) {
 			polled = true;
-			if (events_on)
-				events_poll();
 			continue; /* a signal may have come while it polled: the checks above again, then sleep */
 		}
 		if (tid == 0)
 			tid = waitpid(-1, &status, __WALL);
 		polled = false;
-		if (events_on)
-			events_poll(); /* SIGUSR1 (--events-tail) interrupts the wait */
 		if (tid < 0) {
 			if (errno == EINTR)
 				continue;

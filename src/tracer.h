@@ -71,10 +71,13 @@ void tracer_catch_interrupts(void (*quit)(void), bool attach);
 
 /*
  * Whether `si` (a handler's) is a signal sent by a process fingerprint
- * traces (its /proc status names fingerprint as TracerPid). Such a signal
- * reaches fingerprint only because the command shares its process group
- * (`kill -USR1 0`, `trap 'kill 0' EXIT`) or is its child, and was not
- * meant for it: the command's processes get their own. Async-signal-safe.
+ * traces or traced (proc_ever_traced, and not a pid since reused by a
+ * process traced by no one). Such a signal reaches fingerprint only
+ * because the command shares its process group (`kill -USR1 0`, `trap
+ * 'kill 0' EXIT`) or is its child, and was not meant for it: the
+ * command's processes get their own. Always false in attach mode, where
+ * neither holds and a signal to fingerprint is sent to it on purpose.
+ * Async-signal-safe.
  */
 bool tracer_signal_from_tracee(const siginfo_t *si);
 

@@ -234,6 +234,12 @@ static void test_proc_link(void)
 	expect_link("proc/self/cwd", PROC_LINK_NONE, NULL, __LINE__);
 	expect_link("/etc/issue", PROC_LINK_NONE, NULL, __LINE__);
 	expect_link("/proc", PROC_LINK_NONE, NULL, __LINE__);
+	expect_link("/./proc/./self/./cwd/x", PROC_LINK_CWD, "/x", __LINE__);
+
+	CHECK(path_under_proc("/proc") && path_under_proc("/proc/self") && path_under_proc("//proc//1") &&
+	      path_under_proc("/./proc/x"), "path_under_proc: a path under /proc not seen");
+	CHECK(!path_under_proc("/procx") && !path_under_proc("/etc/proc") && !path_under_proc("proc/self") &&
+	      !path_under_proc("/") && !path_under_proc(""), "path_under_proc: a path not under /proc taken");
 }
 
 int main(void)
