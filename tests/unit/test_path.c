@@ -197,44 +197,52 @@ static void test_proc(void)
 	CHECK(n > 0 && strcmp(got, want) == 0, "path_of_cwd = %d \"%s\", want \"%s\"", n, n > 0 ? got : "", want);
 }
 
-/* path_proc_link(path, 100, 101) must give `want`, with *rest == `rest` when not PROC_LINK_NONE. */
-static void expect_link(const char *path, enum path_proc_link want, const char *rest, int line)
+/* path_proc_link(path, 100, 101) must give `want`, with *rest == `rest` when not PROC_LINK_NONE (case `index`). */
+static void expect_link(const char *path, enum path_proc_link want, const char *rest, int index)
 {
 	const char *got_rest = NULL;
 	enum path_proc_link got = path_proc_link(path, 100, 101, &got_rest);
 	if (got != want || (want != PROC_LINK_NONE && (!got_rest || strcmp(got_rest, rest) != 0))) {
 		failures++;
-		fprintf(stderr, "line %d: path_proc_link(\"%s\", 100, 101) = %d rest \"%s\", want %d \"%s\"\n", line, path,
+		fprintf(stderr, "case %d: path_proc_link(\"%s\", 100, 101) = %d rest \"%s\", want %d \"%s\"\n", index, path,
 			(int)got, got_rest ? got_rest : "(unset)", (int)want, rest ? rest : "");
 	}
 }
 
 static void test_proc_link(void)
 {
-	expect_link("/proc/self/cwd/x", PROC_LINK_CWD, "/x", __LINE__);
-	expect_link("/proc/self/cwd", PROC_LINK_CWD, "", __LINE__);
-	expect_link("/proc/self/root/etc/issue", PROC_LINK_ROOT, "/etc/issue", __LINE__);
-	expect_link("//proc//self///root", PROC_LINK_ROOT, "", __LINE__);
-	expect_link("/proc/thread-self/cwd/../a", PROC_LINK_CWD, "/../a", __LINE__);
-	expect_link("/proc/100/cwd/x", PROC_LINK_CWD, "/x", __LINE__);
-	expect_link("/proc/101/root/x", PROC_LINK_ROOT, "/x", __LINE__);
-	expect_link("/proc/100/task/101/cwd/x", PROC_LINK_CWD, "/x", __LINE__);
-	expect_link("/proc/self/task/100/root", PROC_LINK_ROOT, "", __LINE__);
-	/* Another process's links, other entries, near misses. */
-	expect_link("/proc/1/root/etc/issue", PROC_LINK_NONE, NULL, __LINE__);
-	expect_link("/proc/1000/cwd", PROC_LINK_NONE, NULL, __LINE__);
-	expect_link("/proc/10/cwd", PROC_LINK_NONE, NULL, __LINE__);
-	expect_link("/proc/100/task/7/cwd", PROC_LINK_NONE, NULL, __LINE__);
-	expect_link("/proc/thread-self/task/101/cwd", PROC_LINK_NONE, NULL, __LINE__);
-	expect_link("/proc/self/cwdx/y", PROC_LINK_NONE, NULL, __LINE__);
-	expect_link("/proc/self/exe", PROC_LINK_NONE, NULL, __LINE__);
-	expect_link("/proc/self/fd/3", PROC_LINK_NONE, NULL, __LINE__);
-	expect_link("/proc/selfx/cwd", PROC_LINK_NONE, NULL, __LINE__);
-	expect_link("/procx/self/cwd", PROC_LINK_NONE, NULL, __LINE__);
-	expect_link("proc/self/cwd", PROC_LINK_NONE, NULL, __LINE__);
-	expect_link("/etc/issue", PROC_LINK_NONE, NULL, __LINE__);
-	expect_link("/proc", PROC_LINK_NONE, NULL, __LINE__);
-	expect_link("/./proc/./self/./cwd/x", PROC_LINK_CWD, "/x", __LINE__);
+	static const struct {
+		const char *path;
+		enum path_proc_link want;
+		const char *rest;
+	} cases[] = {
+		{ "/proc/self/cwd/x", PROC_LINK_CWD, "/x" },
+		{ "/proc/self/cwd", PROC_LINK_CWD, "" },
+		{ "/proc/self/root/etc/issue", PROC_LINK_ROOT, "/etc/issue" },
+		{ "//proc//self///root", PROC_LINK_ROOT, "" },
+		{ "/proc/thread-self/cwd/../a", PROC_LINK_CWD, "/../a" },
+		{ "/proc/100/cwd/x", PROC_LINK_CWD, "/x" },
+		{ "/proc/101/root/x", PROC_LINK_ROOT, "/x" },
+		{ "/proc/100/task/101/cwd/x", PROC_LINK_CWD, "/x" },
+		{ "/proc/self/task/100/root", PROC_LINK_ROOT, "" },
+		/* Another process's links, other entries, near misses. */
+		{ "/proc/1/root/etc/issue", PROC_LINK_NONE, NULL },
+		{ "/proc/1000/cwd", PROC_LINK_NONE, NULL },
+		{ "/proc/10/cwd", PROC_LINK_NONE, NULL },
+		{ "/proc/100/task/7/cwd", PROC_LINK_NONE, NULL },
+		{ "/proc/thread-self/task/101/cwd", PROC_LINK_NONE, NULL },
+		{ "/proc/self/cwdx/y", PROC_LINK_NONE, NULL },
+		{ "/proc/self/exe", PROC_LINK_NONE, NULL },
+		{ "/proc/self/fd/3", PROC_LINK_NONE, NULL },
+		{ "/proc/selfx/cwd", PROC_LINK_NONE, NULL },
+		{ "/procx/self/cwd", PROC_LINK_NONE, NULL },
+		{ "proc/self/cwd", PROC_LINK_NONE, NULL },
+		{ "/etc/issue", PROC_LINK_NONE, NULL },
+		{ "/proc", PROC_LINK_NONE, NULL },
+		{ "/./proc/./self/./cwd/x", PROC_LINK_CWD, "/x" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		expect_link(cases[i].path, cases[i].want, cases[i].rest, (int)i);
 
 	CHECK(path_under_proc("/proc") && path_under_proc("/proc/self") && path_under_proc("//proc//1") &&
 	      path_under_proc("/./proc/x"), "path_under_proc: a path under /proc not seen");
